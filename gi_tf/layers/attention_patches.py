@@ -1,0 +1,117 @@
+"""Patch matrices for contextual attention: extraction, validity, and fold (overlap-add).
+
+These are the batched building blocks of :class:`gi_tf.layers.ContextualAttention`,
+written with ``keras.ops`` only (TF and JAX backends, dynamic batch/height/width).
+Every "patch" helper uses TF's SAME zero padding, like ``tf.image.extract_patches``
+in the released code, and orders a patch's values as (row, col, channel).
+"""
+
+from keras import ops
+
+
+def same_padding(kernel, stride=1):
+    """(before, after) zero padding of TF "SAME" when the input length is a multiple of ``stride``."""
+    total = max(kernel - stride, 0)
+    return total // 2, total - total // 2
+
+
+def dense_patches(images, ksize):
+    """All ``ksize x ksize`` patches with stride 1 and SAME zero padding.
+
+    Args:
+        images: float tensor ``[B, H, W, C]``.
+        ksize: int, patch size.
+
+    Returns:
+        float tensor ``[B, H*W, ksize*ksize*C]``; row ``i*W + j`` is the patch centred
+        (TF SAME convention) at ``(i, j)``, values in (row, col, channel) order.
+    """
+    shape = ops.shape(images)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    before, after = same_padding(ksize)
+    padded = ops.pad(images, [[0, 0], [before, after], [before, after], [0, 0]])
+    parts = [
+        ops.slice(padded, [0, di, dj, 0], [batch, height, width, channels])
+        for di in range(ksize)
+        for dj in range(ksize)
+    ]
+    patches = ops.stack(parts, axis=3)  # [B, H, W, k*k, C]
+    return ops.reshape(patches, (batch, height * width, ksize * ksize * channels))
+
+
+def hole_free_patches(holes, ksize):
+    """1.0 where a ``ksize x ksize`` window (SAME, zero padded) holds no hole pixel.
+
+    The released code averages the window and compares with exactly 0; for a
+    non-negative mask that is the same as the window sum being 0.
+
+    Args:
+        holes: float tensor ``[B, H, W, 1]``, 1 = hole.
+        ksize: int, window size.
+
+    Returns:
+        float32 tensor ``[B, H*W]``: 1 = valid background patch, 0 = touches a hole.
+    """
+    window_sums = ops.sum(dense_patches(ops.cast(holes, "float32"), ksize), axis=-1)
+    return ops.cast(ops.equal(window_sums, 0.0), "float32")
+
+
+def raw_patches(background, rate):
+    """The ``2*rate`` square patches with step ``rate`` (SAME) used to rebuild features.
+
+    Args:
+        background: float tensor ``[B, H, W, C]``, H and W multiples of ``rate``.
+        rate: int, downsampling rate of the matching grid.
+
+    Returns:
+        float tensor ``[B, (H/rate)*(W/rate), (2*rate)*(2*rate)*C]`` in (row, col,
+        channel) order; row ``i*(W/rate) + j`` starts at padded pixel ``(i*rate, j*rate)``.
+    """
+    shape = ops.shape(background)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    hs, ws = height // rate, width // rate
+    before, after = same_padding(2 * rate, rate)
+    padded = ops.pad(background, [[0, 0], [before, after], [before, after], [0, 0]])
+    # Blocks of rate x rate pixels: [B, hs+1, ws+1, rate, rate, C].
+    blocks = ops.reshape(padded, (batch, hs + 1, rate, ws + 1, rate, channels))
+    blocks = ops.transpose(blocks, (0, 1, 3, 2, 4, 5))
+    # Patch (i, j) is blocks (i..i+1, j..j+1).
+    rows = []
+    for a in (0, 1):
+        by_row = blocks[:, :-1] if a == 0 else blocks[:, 1:]
+        cols = [by_row[:, :, :-1], by_row[:, :, 1:]]  # b = 0, 1: [B, hs, ws, r, r, C]
+        rows.append(ops.stack(cols, axis=5))  # [B, hs, ws, r(u), r(v), 2(b), C]
+    patches = ops.stack(rows, axis=3)  # [B, hs, ws, 2(a), r(u), r(v), 2(b), C]
+    patches = ops.transpose(patches, (0, 1, 2, 3, 4, 6, 5, 7))  # a, u, b, v, C
+    return ops.reshape(patches, (batch, hs * ws, 4 * rate * rate * channels))
+
+
+def fold_patches(patches, height, width, channels, rate):
+    """Overlap-add ``2*rate`` patches placed with step ``rate``: the transposed conv.
+
+    Equals ``tf.nn.conv2d_transpose`` with stride ``rate`` and SAME padding of the
+    weights against a bank of these patches, written as sums of shifted blocks.
+
+    Args:
+        patches: float tensor ``[B, hs*ws, (2*rate)*(2*rate)*channels]`` (from a matmul
+            of attention weights with :func:`raw_patches`).
+        height, width: output size (multiples of ``rate``; ``hs = height // rate``).
+        channels: int or scalar tensor, channels of the output.
+        rate: int.
+
+    Returns:
+        float tensor ``[B, height, width, channels]`` (not yet divided by 4).
+    """
+    batch = ops.shape(patches)[0]
+    hs, ws = height // rate, width // rate
+    grid = ops.reshape(patches, (batch, hs, ws, 2, rate, 2, rate, channels))
+    total = None
+    for a in (0, 1):
+        for b in (0, 1):
+            block = grid[:, :, :, a, :, b, :, :]  # [B, hs, ws, r, r, C]
+            block = ops.pad(block, [[0, 0], [a, 1 - a], [b, 1 - b], [0, 0], [0, 0], [0, 0]])
+            total = block if total is None else total + block
+    total = ops.transpose(total, (0, 1, 3, 2, 4, 5))  # [B, hs+1, r, ws+1, r, C]
+    total = ops.reshape(total, (batch, (hs + 1) * rate, (ws + 1) * rate, channels))
+    before, _ = same_padding(2 * rate, rate)
+    return ops.slice(total, [0, before, before, 0], [batch, height, width, channels])

@@ -1,0 +1,200 @@
+"""Contextual attention (Yu et al., CVPR 2018, §3.2), with the released code's exact numerics.
+
+Hole features are rebuilt from known ("background") features anywhere in the image:
+
+1. downsample foreground, background and holes by ``rate`` (TF1 align-corners nearest);
+2. cut 3x3 background patches, L2-normalise them (floor 1e-4; the foreground is not
+   normalised, as in the released code) and score every foreground position against
+   every background patch (a convolution with the patches as kernels = a matmul of
+   patch matrices);
+3. propagate the scores (:class:`AttentionPropagation`, before the softmax);
+4. zero the scores of background patches touching a hole, softmax with scale 10, zero
+   them again (the surviving weights sum to less than one, as released);
+5. paste ``2*rate`` raw patches from the full-resolution background with the weights
+   (a transposed convolution with stride ``rate``) and divide by 4.
+
+Two formulations give the same numbers (tested to 1e-5): ``"batched"`` (patch matrices
+and batched matmuls, the default: faster, see WORKSPACE.md) and ``"literal"``
+(``extract_patches`` -> ``conv`` -> softmax -> ``conv_transpose``, one sample at a time,
+as the paper and the released code describe it).
+"""
+
+import keras
+from keras import ops
+
+from gi_tf.layers import attention_patches as patches_lib
+from gi_tf.layers.attention_propagation import AttentionPropagation
+from gi_tf.layers.resizing import resize_nearest_align_corners
+
+IMPLEMENTATIONS = ("batched", "literal")
+NORM_FLOOR = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="gi_tf")
+class ContextualAttention(keras.layers.Layer):
+    """Fills hole features by attending to known features (DeepFill v1 contextual attention).
+
+    Args:
+        ksize: int, size of the matching patches. Default 3.
+        stride: int, step between background patches. Only 1 is supported: the released
+            code's offset decoding and its constant /4 assume it.
+        rate: int, matching runs on a grid downsampled by ``rate``; the reconstruction
+            uses ``2*rate`` patches of the full-resolution background. Default 2.
+        fuse_k: int, attention-propagation kernel size. Default 3.
+        softmax_scale: float, scale of the scores inside the softmax. Default 10.
+        fuse: bool, apply attention propagation. Default True.
+        implementation: ``"batched"`` (default) or ``"literal"``; same results.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Call arguments:
+        foreground: float tensor ``[B, H, W, C]``: features to fill.
+        background: float tensor ``[B, H, W, C]``: features to borrow from (the
+            generator passes the same tensor twice).
+        holes: optional float tensor ``[B, H, W, 1]``, 1 = hole, per sample; ``None``
+            means no hole. H and W must be multiples of ``rate``.
+
+    Returns:
+        ``(y, offsets)``: ``y`` float ``[B, H, W, C]``, the rebuilt features;
+        ``offsets`` int32 ``[B, H/rate, W/rate, 2]`` = (delta row, delta col) from each
+        position to its best-matching background patch on the downsampled grid
+        (0 = attends to itself). Visualise with :func:`gi_tf.visualize.offsets_to_rgb`.
+        A sample whose background is entirely hole gives ``y = 0`` and finite offsets.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = ContextualAttention(rate=2)
+        >>> x = np.random.rand(2, 16, 16, 8).astype("float32")
+        >>> holes = np.zeros((2, 16, 16, 1), "float32"); holes[:, 4:10, 4:10] = 1
+        >>> y, offsets = layer(x, x, holes)
+        >>> y.shape, offsets.shape
+        ((2, 16, 16, 8), (2, 8, 8, 2))
+    """
+
+    def __init__(
+        self,
+        ksize=3,
+        stride=1,
+        rate=2,
+        fuse_k=3,
+        softmax_scale=10.0,
+        fuse=True,
+        implementation="batched",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(stride) != 1:
+            raise ValueError(
+                f"stride={stride!r} is not supported: the released code's offset decoding and "
+                "its constant /4 normalisation assume stride 1 (use `rate` to save memory)."
+            )
+        if int(rate) < 1 or int(ksize) < 1:
+            raise ValueError(f"rate and ksize must be positive, got rate={rate!r}, ksize={ksize!r}")
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}"
+            )
+        self.ksize = int(ksize)
+        self.stride = int(stride)
+        self.rate = int(rate)
+        self.fuse_k = int(fuse_k)
+        self.softmax_scale = float(softmax_scale)
+        self.fuse = bool(fuse)
+        self.implementation = implementation
+        self.propagation = AttentionPropagation(fuse_k=self.fuse_k, name="propagation")
+
+    def build(self, foreground_shape, background_shape=None, holes_shape=None):
+        self.propagation.build((None, None, None, None, None))
+        self.built = True
+
+    def call(self, foreground, background, holes=None):
+        out_dtype = foreground.dtype
+        # The attention is computed in float32 (also under mixed precision).
+        foreground = ops.cast(foreground, "float32")
+        background = ops.cast(background, "float32")
+        shape = ops.shape(foreground)
+        small_h, small_w = shape[1] // self.rate, shape[2] // self.rate
+        f_small = resize_nearest_align_corners(foreground, small_h, small_w)
+        b_small = resize_nearest_align_corners(background, small_h, small_w)
+        if holes is None:
+            valid = ops.ones((shape[0], small_h * small_w), "float32")
+        else:
+            holes_small = resize_nearest_align_corners(ops.cast(holes, "float32"), small_h, small_w)
+            valid = patches_lib.hole_free_patches(holes_small, self.ksize)
+        if self.implementation == "batched":
+            y, best = self._attend_batched(f_small, b_small, valid, background)
+        else:
+            from gi_tf.layers.contextual_attention_literal import attend_literal
+
+            y, best = attend_literal(self, f_small, b_small, valid, background)
+        offsets = self._relative_offsets(best, small_h, small_w)
+        return ops.cast(y, out_dtype), offsets
+
+    # -- the named steps of the batched formulation --------------------------------------
+
+    def _normalised_background_patches(self, b_small):
+        """[B, Lb, k*k*C] background patches divided by max(L2 norm, 1e-4)."""
+        patches = patches_lib.dense_patches(b_small, self.ksize)
+        norms = ops.sqrt(ops.sum(ops.square(patches), axis=-1, keepdims=True))
+        return patches / ops.maximum(norms, NORM_FLOOR)
+
+    def _scores(self, f_small, b_small):
+        """[B, Lf, Lb] = conv of the foreground with the normalised patches, as a matmul."""
+        f_patches = patches_lib.dense_patches(f_small, self.ksize)
+        b_patches = self._normalised_background_patches(b_small)
+        return ops.matmul(f_patches, ops.transpose(b_patches, (0, 2, 1)))
+
+    def propagate(self, scores, small_h, small_w):
+        """Attention propagation of [B, Lf, Lb] scores (no-op when ``fuse`` is off)."""
+        if not self.fuse:
+            return scores
+        batch = ops.shape(scores)[0]
+        grid = ops.reshape(scores, (batch, small_h, small_w, small_h, small_w))
+        grid = self.propagation(grid)
+        return ops.reshape(grid, (batch, small_h * small_w, small_h * small_w))
+
+    def masked_softmax(self, scores, valid):
+        """Multiply by validity, scaled softmax over background, multiply again."""
+        valid = ops.expand_dims(valid, 1)  # [B, 1, Lb]
+        weights = ops.softmax(scores * valid * self.softmax_scale, axis=-1)
+        return weights * valid
+
+    def _attend_batched(self, f_small, b_small, valid, background):
+        shape = ops.shape(background)
+        small_h, small_w = shape[1] // self.rate, shape[2] // self.rate
+        scores = self.propagate(self._scores(f_small, b_small), small_h, small_w)
+        weights = self.masked_softmax(scores, valid)  # [B, Lf, Lb]
+        best = ops.argmax(weights, axis=-1)  # [B, Lf]
+        pasted = ops.matmul(weights, patches_lib.raw_patches(background, self.rate))
+        y = patches_lib.fold_patches(pasted, shape[1], shape[2], shape[3], self.rate) / 4.0
+        return y, best
+
+    def _relative_offsets(self, best, small_h, small_w):
+        """Flat best-match index [B, Lf] -> int32 (d_row, d_col) [B, h, w, 2]."""
+        best = ops.cast(best, "int32")
+        batch = ops.shape(best)[0]
+        best = ops.reshape(best, (batch, small_h, small_w))
+        rows = ops.reshape(ops.arange(small_h, dtype="int32"), (1, -1, 1))
+        cols = ops.reshape(ops.arange(small_w, dtype="int32"), (1, 1, -1))
+        d_row = best // small_w - rows
+        d_col = best % small_w - cols
+        return ops.stack([d_row, d_col], axis=-1)
+
+    def compute_output_shape(self, foreground_shape, background_shape=None, holes_shape=None):
+        batch, height, width, _ = foreground_shape
+        small = [None if d is None else d // self.rate for d in (height, width)]
+        return tuple(foreground_shape), (batch, small[0], small[1], 2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "ksize": self.ksize,
+                "stride": self.stride,
+                "rate": self.rate,
+                "fuse_k": self.fuse_k,
+                "softmax_scale": self.softmax_scale,
+                "fuse": self.fuse,
+                "implementation": self.implementation,
+            }
+        )
+        return config
