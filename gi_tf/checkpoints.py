@@ -45,13 +45,15 @@ def checkpoint_directory(prefix):
     return os.path.dirname(os.path.abspath(prefix))
 
 
-def load_generator(path, model_config=None):
+def load_generator(path, model_config=None, attention_chunk_elements=None):
     """Build a generator and restore its weights from a gi_tf checkpoint.
 
     Args:
         path: checkpoint prefix or directory (see :func:`resolve_checkpoint`).
         model_config: optional :class:`ModelConfig`; by default read from
             ``model_config.json`` beside the checkpoint (or defaults).
+        attention_chunk_elements: optional bound on the attention's score memory
+            (see :class:`gi_tf.models.InpaintGenerator`); does not change results.
 
     Returns:
         ``(generator, model_config, prefix)``.
@@ -66,6 +68,7 @@ def load_generator(path, model_config=None):
     generator = build_generator(
         use_attention=model_config.use_attention,
         attention_implementation=model_config.attention_implementation,
+        attention_chunk_elements=attention_chunk_elements,
     )
     status = tf.train.Checkpoint(**{GENERATOR_KEY: generator}).restore(prefix)
     try:

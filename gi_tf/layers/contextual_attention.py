@@ -44,6 +44,10 @@ class ContextualAttention(keras.layers.Layer):
         softmax_scale: float, scale of the scores inside the softmax. Default 10.
         fuse: bool, apply attention propagation. Default True.
         implementation: ``"batched"`` (default) or ``"literal"``; same results.
+        chunk_elements: optional int, bound on the number of score entries held at once
+            (batched only). When the full score matrix of a sample batch is larger, the
+            foreground is processed in chunks of grid rows (exact same result; see
+            :mod:`gi_tf.layers.attention_chunked`). ``None`` (default) never chunks.
         **kwargs: base ``keras.layers.Layer`` arguments.
 
     Call arguments:
@@ -79,6 +83,7 @@ class ContextualAttention(keras.layers.Layer):
         softmax_scale=10.0,
         fuse=True,
         implementation="batched",
+        chunk_elements=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -100,6 +105,7 @@ class ContextualAttention(keras.layers.Layer):
         self.softmax_scale = float(softmax_scale)
         self.fuse = bool(fuse)
         self.implementation = implementation
+        self.chunk_elements = None if chunk_elements is None else int(chunk_elements)
         self.propagation = AttentionPropagation(fuse_k=self.fuse_k, name="propagation")
 
     def build(self, foreground_shape, background_shape=None, holes_shape=None):
@@ -161,12 +167,42 @@ class ContextualAttention(keras.layers.Layer):
     def _attend_batched(self, f_small, b_small, valid, background):
         shape = ops.shape(background)
         small_h, small_w = shape[1] // self.rate, shape[2] // self.rate
-        scores = self.propagate(self._scores(f_small, b_small), small_h, small_w)
-        weights = self.masked_softmax(scores, valid)  # [B, Lf, Lb]
-        best = ops.argmax(weights, axis=-1)  # [B, Lf]
-        pasted = ops.matmul(weights, patches_lib.raw_patches(background, self.rate))
+        f_patches = patches_lib.dense_patches(f_small, self.ksize)
+        b_patches = self._normalised_background_patches(b_small)
+        raw = patches_lib.raw_patches(background, self.rate)
+
+        def full():
+            scores = ops.matmul(f_patches, ops.transpose(b_patches, (0, 2, 1)))
+            scores = self.propagate(scores, small_h, small_w)
+            weights = self.masked_softmax(scores, valid)  # [B, Lf, Lb]
+            best = ops.cast(ops.argmax(weights, axis=-1), "int32")  # [B, Lf]
+            return ops.matmul(weights, raw), best
+
+        if self.chunk_elements is None:
+            pasted, best = full()
+        else:
+            pasted, best = self._maybe_chunked(full, f_patches, b_patches, valid, raw,
+                                               small_h, small_w)
         y = patches_lib.fold_patches(pasted, shape[1], shape[2], shape[3], self.rate) / 4.0
         return y, best
+
+    def _maybe_chunked(self, full, f_patches, b_patches, valid, raw, small_h, small_w):
+        """Full attention if its score matrix fits ``chunk_elements``, else row chunks."""
+        from gi_tf.layers.attention_chunked import HALO, WRAP_ROWS, chunked_attention
+
+        length = small_h * small_w
+        row_elements = small_w * length
+        rows = ops.maximum(self.chunk_elements // ops.maximum(row_elements, 1)
+                           - 2 * HALO - WRAP_ROWS, 1)
+
+        def chunked():
+            return chunked_attention(self, f_patches, b_patches, valid, raw,
+                                     small_h, small_w, rows)
+
+        fits = small_h * row_elements <= self.chunk_elements
+        if isinstance(fits, bool):
+            return full() if fits else chunked()
+        return ops.cond(fits, full, chunked)
 
     def _relative_offsets(self, best, small_h, small_w):
         """Flat best-match index [B, Lf] -> int32 (d_row, d_col) [B, h, w, 2]."""
@@ -195,6 +231,7 @@ class ContextualAttention(keras.layers.Layer):
                 "softmax_scale": self.softmax_scale,
                 "fuse": self.fuse,
                 "implementation": self.implementation,
+                "chunk_elements": self.chunk_elements,
             }
         )
         return config

@@ -100,6 +100,9 @@ class InpaintGenerator(keras.Model):
             False gives the paper's "baseline" (dilated branch only) used for ablation.
         attention_implementation: ``"batched"`` (default) or ``"literal"``; see
             :class:`gi_tf.layers.ContextualAttention`.
+        attention_chunk_elements: optional int bounding the attention's score memory
+            (entries held at once; large images are processed in foreground row chunks,
+            same result). ``None`` = never chunk (training default).
         **kwargs: base ``keras.Model`` arguments.
 
     Call arguments:
@@ -122,16 +125,24 @@ class InpaintGenerator(keras.Model):
         ((1, 32, 32, 3), (1, 4, 4, 2))
     """
 
-    def __init__(self, use_attention=True, attention_implementation="batched", **kwargs):
+    def __init__(
+        self,
+        use_attention=True,
+        attention_implementation="batched",
+        attention_chunk_elements=None,
+        **kwargs,
+    ):
         kwargs.setdefault("name", "inpaint_net")
         super().__init__(**kwargs)
         self.use_attention = bool(use_attention)
         self.attention_implementation = attention_implementation
+        self.attention_chunk_elements = attention_chunk_elements
         stacks = [COARSE, HALLUCINATION, MERGE_DECODER]
         if self.use_attention:
             stacks += [ATTENTION_ENCODER, ATTENTION_DECODER]
             self.contextual_attention = ContextualAttention(
                 ksize=3, stride=1, rate=2, implementation=attention_implementation,
+                chunk_elements=attention_chunk_elements,
                 name="contextual_attention", dtype=self.dtype_policy,
             )
         for specs in stacks:
@@ -225,6 +236,7 @@ class InpaintGenerator(keras.Model):
             {
                 "use_attention": self.use_attention,
                 "attention_implementation": self.attention_implementation,
+                "attention_chunk_elements": self.attention_chunk_elements,
             }
         )
         return config
@@ -234,11 +246,15 @@ class InpaintGenerator(keras.Model):
         return cls(**config)
 
 
-def build_generator(use_attention=True, attention_implementation="batched", dtype=None):
+def build_generator(
+    use_attention=True, attention_implementation="batched", attention_chunk_elements=None,
+    dtype=None,
+):
     """A built :class:`InpaintGenerator` (weights created, ready to restore or train)."""
     generator = InpaintGenerator(
         use_attention=use_attention,
         attention_implementation=attention_implementation,
+        attention_chunk_elements=attention_chunk_elements,
         dtype=dtype,
     )
     generator.build((None, None, None, 3), (None, None, None, 1))
