@@ -125,15 +125,18 @@ def chunked_attention(layer, f_patches, b_patches, valid, raw, height, width, ro
         weights = layer.masked_softmax(scores, valid)
         best = ops.cast(ops.argmax(weights, axis=-1), "int32")
         pasted = ops.matmul(weights, raw)
-        start = c * chunk_len
-        pasted_all = ops.slice_update(pasted_all, [0, start, 0], pasted)
-        best_all = ops.slice_update(best_all, [0, start], best)
+        # Position-major state and scatter_update: TF has no gradient for slice_update
+        # (XlaDynamicUpdateSlice), which made the chunked layer untrainable.
+        slots = ops.expand_dims(c * chunk_len + ops.arange(chunk_len, dtype="int32"), -1)
+        pasted_all = ops.scatter_update(pasted_all, slots, ops.transpose(pasted, (1, 0, 2)))
+        best_all = ops.scatter_update(best_all, slots, ops.transpose(best, (1, 0)))
         return pasted_all, best_all
 
     padded_len = n_chunks * chunk_len
     init = (
-        ops.zeros((batch, padded_len, patch), raw.dtype),
-        ops.zeros((batch, padded_len), "int32"),
+        ops.zeros((padded_len, batch, patch), raw.dtype),
+        ops.zeros((padded_len, batch), "int32"),
     )
     pasted_all, best_all = ops.fori_loop(0, n_chunks, body, init)
-    return pasted_all[:, :length], best_all[:, :length]
+    pasted_all = ops.transpose(pasted_all, (1, 0, 2))
+    return pasted_all[:, :length], ops.transpose(best_all, (1, 0))[:, :length]

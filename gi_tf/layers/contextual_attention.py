@@ -126,6 +126,8 @@ class ContextualAttention(keras.layers.Layer):
         else:
             holes_small = resize_nearest_align_corners(ops.cast(holes, "float32"), small_h, small_w)
             valid = patches_lib.hole_free_patches(holes_small, self.ksize)
+            # A [1, H, W, 1] mask (the released code's convention) is shared by the batch.
+            valid = ops.broadcast_to(valid, (shape[0], small_h * small_w))
         if self.implementation == "batched":
             y, best = self._attend_batched(f_small, b_small, valid, background)
         else:
@@ -192,8 +194,11 @@ class ContextualAttention(keras.layers.Layer):
 
         length = small_h * small_w
         row_elements = small_w * length
-        rows = ops.maximum(self.chunk_elements // ops.maximum(row_elements, 1)
-                           - 2 * HALO - WRAP_ROWS, 1)
+        if isinstance(row_elements, int):  # static shapes (JAX, or known sizes)
+            rows = max(self.chunk_elements // max(row_elements, 1) - 2 * HALO - WRAP_ROWS, 1)
+        else:
+            rows = ops.maximum(self.chunk_elements // ops.maximum(row_elements, 1)
+                               - 2 * HALO - WRAP_ROWS, 1)
 
         def chunked():
             return chunked_attention(self, f_patches, b_patches, valid, raw,
@@ -219,6 +224,14 @@ class ContextualAttention(keras.layers.Layer):
         batch, height, width, _ = foreground_shape
         small = [None if d is None else d // self.rate for d in (height, width)]
         return tuple(foreground_shape), (batch, small[0], small[1], 2)
+
+    def compute_output_spec(self, foreground, background=None, holes=None):
+        # The default spec would give the offsets the layer's float compute dtype.
+        y_shape, offsets_shape = self.compute_output_shape(foreground.shape)
+        return (
+            keras.KerasTensor(y_shape, dtype=self.compute_dtype),
+            keras.KerasTensor(offsets_shape, dtype="int32"),
+        )
 
     def get_config(self):
         config = super().get_config()
