@@ -23,6 +23,10 @@ and the critic objective is ``d_global + d_local + 10 * (gp_local + gp_global)``
 import tensorflow as tf
 from keras import ops
 
+# Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
+# source conversion keeps tracing inside train steps and tf.data fast.
+_plain_tf = tf.autograph.experimental.do_not_convert
+
 # A tiny constant inside the square root of the gradient-penalty slope. The original
 # (neuralgym ``gradients_penalty``) has none; TF-GAN puts one there because the gradient
 # of sqrt at 0 is infinite. 1e-12 shifts a slope of 0 to 1e-6 and changes any slope
@@ -30,6 +34,7 @@ from keras import ops
 GP_EPSILON = 1e-12
 
 
+@_plain_tf
 def box_discount_weights(height, width, gamma):
     """Spatial discount weights of the released code, measured from the bbox edges.
 
@@ -63,6 +68,7 @@ def box_discount_weights(height, width, gamma):
     return ops.reshape(weights, (1, height, width, 1))
 
 
+@_plain_tf
 def hole_distance(holes):
     """Chessboard distance from each hole pixel to the nearest known pixel.
 
@@ -98,6 +104,7 @@ def hole_distance(holes):
     return distance + tf.cast(limit - step, tf.float32) * (1.0 - reached)
 
 
+@_plain_tf
 def distance_discount_weights(holes, gamma):
     """Spatial discount weights for free-form holes: ``gamma**d`` inside the hole.
 
@@ -122,6 +129,7 @@ def distance_discount_weights(holes, gamma):
     return holes * tf.pow(tf.cast(gamma, tf.float32), distance)
 
 
+@_plain_tf
 def discounted_hole_l1(real, coarse, refined, weights, coarse_weight=1.2):
     """Spatially discounted L1 on the hole (the released ``l1_loss``).
 
@@ -154,6 +162,7 @@ def discounted_hole_l1(real, coarse, refined, weights, coarse_weight=1.2):
     return loss
 
 
+@_plain_tf
 def known_region_l1(real, coarse, refined, holes, coarse_weight=1.2):
     """L1 on the known region, normalised by the known fraction (the released ``ae_loss``).
 
@@ -180,6 +189,7 @@ def known_region_l1(real, coarse, refined, holes, coarse_weight=1.2):
     return ops.divide_no_nan(loss, ops.mean(known))
 
 
+@_plain_tf
 def wasserstein_critic_loss(critic_real_outputs, critic_fake_outputs):
     """WGAN critic loss ``mean(D(fake)) - mean(D(real))`` (Arjovsky et al., 2017).
 
@@ -193,6 +203,7 @@ def wasserstein_critic_loss(critic_real_outputs, critic_fake_outputs):
     return ops.mean(critic_fake_outputs) - ops.mean(critic_real_outputs)
 
 
+@_plain_tf
 def wasserstein_generator_loss(critic_fake_outputs):
     """WGAN generator loss ``-mean(D(fake))``.
 
@@ -205,6 +216,7 @@ def wasserstein_generator_loss(critic_fake_outputs):
     return -ops.mean(critic_fake_outputs)
 
 
+@_plain_tf
 def random_interpolates(real, fake, alpha):
     """Points on the lines between real and fake samples: ``real + alpha * (fake - real)``.
 
@@ -220,6 +232,7 @@ def random_interpolates(real, fake, alpha):
     return real + alpha * (fake - real)
 
 
+@_plain_tf
 def masked_gradient_penalty(gradients, holes=None, target_norm=1.0, epsilon=GP_EPSILON):
     """WGAN-GP penalty with the gradient norm taken over hole pixels only.
 
@@ -245,6 +258,7 @@ def masked_gradient_penalty(gradients, holes=None, target_norm=1.0, epsilon=GP_E
     return ops.mean(ops.square(slopes - target_norm))
 
 
+@_plain_tf
 def gradient_penalty(critic_fn, real, fake, holes, alpha, target_norm=1.0, epsilon=GP_EPSILON):
     """Interpolate, run the critic, and return :func:`masked_gradient_penalty`.
 
