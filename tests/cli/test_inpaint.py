@@ -1,0 +1,234 @@
+"""gi-inpaint: single image, folders, lists, panels; bad input writes nothing.
+
+``main`` is run in-process with fresh flag values (one real model load for the
+single-image mode); the folder and list modes run ``build_jobs`` + ``run_jobs`` with
+one shared Inpainter so the model is traced once.
+"""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from absl import app
+from absl import flags
+
+from gi_tf import image_io
+from gi_tf import inpaint_files
+from gi_tf.checkpoints import save_generator
+from gi_tf.cli import inpaint as inpaint_cli
+from gi_tf.config import ModelConfig
+from gi_tf.inference import Inpainter
+from gi_tf.models import build_generator
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEIGHT, WIDTH = 29, 43
+
+
+@pytest.fixture(scope="module")
+def checkpoint_dir(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("run"))
+    save_generator(build_generator(), directory, ModelConfig())
+    return directory
+
+
+@pytest.fixture(scope="module")
+def shared_inpainter(checkpoint_dir):
+    return Inpainter.from_checkpoint(checkpoint_dir)
+
+
+def _photo(seed, height=HEIGHT, width=WIDTH):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _mask(height=HEIGHT, width=WIDTH, value=255):
+    mask = np.zeros((height, width), np.uint8)
+    mask[8:20, 10:30] = value
+    return mask
+
+
+def _write(path, array):
+    """Write exactly these pixels (array RGB or grey) with OpenCV; returns the path str."""
+    array = array[..., ::-1] if array.ndim == 3 and array.shape[-1] == 3 else array
+    assert cv2.imwrite(str(path), array)
+    return str(path)
+
+
+def _mkdir(path):
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _flag_values(*args):
+    flag_values = flags.FlagValues()
+    inpaint_cli.define_flags(flag_values)
+    flag_values(["gi-inpaint", *args])
+    return flag_values
+
+
+def _run_main(*args):
+    return inpaint_cli.main(["gi-inpaint"], _flag_values(*args))
+
+
+def test_single_image_with_panel(checkpoint_dir, tmp_path, capsys):
+    image = _photo(0)
+    holes = _mask() >= 128
+    output = tmp_path / "out" / "result.png"
+    status = _run_main(f"--model={checkpoint_dir}", f"--image={_write(tmp_path / 'a.png', image)}",
+                       f"--mask={_write(tmp_path / 'm.png', _mask())}", f"--output={output}",
+                       "--panel")
+    assert status == 0
+    assert "wrote " + str(output) in capsys.readouterr().out
+    result = image_io.read_image(output)
+    assert result.shape == image.shape
+    np.testing.assert_array_equal(result[~holes], image[~holes])
+    assert not np.array_equal(result[holes], image[holes])
+    panel = image_io.read_image(tmp_path / "out" / "result_panel.png")
+    assert panel.shape == (16 + HEIGHT + 8, 4 * WIDTH + 5 * 4, 3)  # labels + 4 images + pads
+    assert sorted(os.listdir(tmp_path / "out")) == ["result.png", "result_panel.png"]
+
+
+@pytest.mark.parametrize("case", ["not_an_image", "size_mismatch", "full_mask", "bad_ext",
+                                  "parent_is_a_file", "missing_mask"])
+def test_bad_input_is_a_clear_error_and_writes_nothing(case, checkpoint_dir, tmp_path, capsys):
+    image = _write(tmp_path / "a.png", _photo(1))
+    mask = _write(tmp_path / "m.png", _mask())
+    output = str(tmp_path / "out" / "r.png")
+    expected = {
+        "not_an_image": "cannot decode image file",
+        "size_mismatch": "is 43x29 but mask",
+        "full_mask": "mask covers the whole image",
+        "bad_ext": "extension '.gif'",
+        "parent_is_a_file": "is not a directory",
+        "missing_mask": "mask file not found",
+    }[case]
+    if case == "not_an_image":
+        (tmp_path / "a.png").write_text("this is text, not a PNG")
+    elif case == "size_mismatch":
+        mask = _write(tmp_path / "m.png", _mask(HEIGHT, WIDTH - 1))
+    elif case == "full_mask":
+        mask = _write(tmp_path / "m.png", np.full((HEIGHT, WIDTH), 255, np.uint8))
+    elif case == "bad_ext":
+        output = str(tmp_path / "out" / "r.gif")
+    elif case == "parent_is_a_file":
+        (tmp_path / "out").write_text("a file")
+        output = str(tmp_path / "out" / "r.png")
+    elif case == "missing_mask":
+        mask = str(tmp_path / "nothing.png")
+    before = sorted(os.listdir(tmp_path))
+    status = _run_main(f"--model={checkpoint_dir}", f"--image={image}", f"--mask={mask}",
+                       f"--output={output}", "--panel")
+    captured = capsys.readouterr()
+    assert status == 1
+    assert expected in captured.err and "gi-inpaint: error:" in captured.err
+    assert "Loading" not in captured.out  # failed before the model was loaded
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_empty_mask_copies_the_input_without_a_model(tmp_path, capsys, checkpoint_dir):
+    image = _photo(2)
+    output = tmp_path / "r.png"
+    status = _run_main(f"--model={checkpoint_dir}", f"--image={_write(tmp_path / 'a.png', image)}",
+                       f"--mask={_write(tmp_path / 'm.png', _mask(value=0))}",
+                       f"--output={output}")
+    captured = capsys.readouterr()
+    assert status == 0 and "mask has no hole" in captured.out and "Loading" not in captured.out
+    np.testing.assert_array_equal(image_io.read_image(output), image)
+
+
+def test_grey_rgba_and_16_bit_inputs_are_converted_with_a_note(shared_inpainter, tmp_path):
+    image = _photo(3)
+    grey = _write(tmp_path / "grey.png", image[..., 0])
+    rgba = _write(tmp_path / "rgba.png", np.dstack([image[..., ::-1], np.full(image.shape[:2], 9,
+                                                                              np.uint8)]))
+    deep = _write(tmp_path / "deep.png", image.astype(np.uint16) * 257)
+    mask = _write(tmp_path / "m.png", _mask())
+    expected = {grey: np.repeat(image[..., :1], 3, -1), rgba: image, deep: image}
+    for path, note in [(grey, "grayscale"), (rgba, "alpha"), (deep, "16-bit")]:
+        output = str(tmp_path / "out" / (os.path.basename(path)))
+        result = inpaint_files.run_job(lambda: shared_inpainter,
+                                       inpaint_files.Job(path, mask, output))
+        assert result.ok, result.message
+        assert any(note in n for n in result.notes)
+        known = _mask() < 128
+        np.testing.assert_array_equal(image_io.read_image(output)[known], expected[path][known])
+
+
+def test_folder_mode_matches_masks_by_stem(shared_inpainter, tmp_path, capsys):
+    for name in ("b", "a", "c"):
+        _write(_mkdir(tmp_path / "in") / f"{name}.png", _photo(ord(name)))
+        _write(_mkdir(tmp_path / "masks") / f"{name}.png", _mask())
+    flag_values = _flag_values("--model=unused", f"--image_dir={tmp_path / 'in'}",
+                               f"--mask_dir={tmp_path / 'masks'}",
+                               f"--output_dir={tmp_path / 'out'}", "--panel")
+    jobs = inpaint_cli.build_jobs(flag_values)
+    assert [os.path.basename(j.image) for j in jobs] == ["a.png", "b.png", "c.png"]
+    results = inpaint_cli.run_jobs(jobs, lambda: shared_inpainter,
+                                   inpaint_files.InpaintOptions(panel=True))
+    assert all(r.ok for r in results)
+    assert "3 of 3 images written" in capsys.readouterr().out
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "a.png", "a_panel.png", "b.png", "b_panel.png", "c.png", "c_panel.png"]
+    os.remove(tmp_path / "masks" / "b.png")
+    with pytest.raises(FileNotFoundError, match="no mask .* for 1 image"):
+        inpaint_cli.build_jobs(flag_values)
+
+
+def test_list_mode_keeps_going_past_a_bad_job(shared_inpainter, tmp_path, capsys):
+    good = _write(tmp_path / "good.png", _photo(4))
+    mask = _write(tmp_path / "m.png", _mask())
+    listing = tmp_path / "jobs.txt"
+    listing.write_text(f"# image mask output\n{good} {mask} {tmp_path / 'o1.png'}\n\n"
+                       f"{tmp_path / 'gone.png'} {mask} {tmp_path / 'o2.png'}\n"
+                       f"{good} {mask} {tmp_path / 'o3.jpg'}\n")
+    jobs = inpaint_cli.build_jobs(_flag_values("--model=unused", f"--list={listing}"))
+    results = inpaint_cli.run_jobs(jobs, lambda: shared_inpainter,
+                                   inpaint_files.InpaintOptions())
+    assert [r.ok for r in results] == [True, False, True]
+    captured = capsys.readouterr()
+    assert "2 of 3 images written; 1 failed" in captured.out
+    assert "gone.png" in captured.err
+    assert os.path.exists(tmp_path / "o1.png") and os.path.exists(tmp_path / "o3.jpg")
+    assert not os.path.exists(tmp_path / "o2.png")
+    listing.write_text(f"{good} {mask}\n")
+    with pytest.raises(ValueError, match="jobs.txt:1: expected 'image mask output'"):
+        inpaint_cli.build_jobs(_flag_values("--model=unused", f"--list={listing}"))
+
+
+def test_crop_policy_writes_the_originals_size(shared_inpainter, tmp_path):
+    job = inpaint_files.Job(_write(tmp_path / "a.png", _photo(5)),
+                            _write(tmp_path / "m.png", _mask()), str(tmp_path / "r.png"))
+    result = inpaint_files.run_job(lambda: shared_inpainter, job,
+                                   inpaint_files.InpaintOptions(policy="crop"))
+    assert result.ok, result.message
+    assert image_io.read_image(job.output).shape == (24, 40, 3)
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--image=a.png"], "missing --mask, --output"),
+    (["--image=a.png", "--mask=m.png", "--output=o.png", "--list=l.txt"], "exactly one of"),
+    ([], "exactly one of"),
+    (["--image=a.png", "--mask=m.png", "--output=o.png", "--policy=crop", "--max_side=64"],
+     "cannot be combined"),
+])
+def test_usage_errors(args, match):
+    with pytest.raises(app.UsageError, match=match):
+        _run_main("--model=m", *args)
+
+
+def test_unknown_model_is_a_clear_error(tmp_path):
+    image = _write(tmp_path / "a.png", _photo(6))
+    mask = _write(tmp_path / "m.png", _mask())
+    with pytest.raises(SystemExit, match="neither a SavedModel .* nor a gi_tf checkpoint"):
+        _run_main(f"--model={tmp_path / 'none'}", f"--image={image}", f"--mask={mask}",
+                  f"--output={tmp_path / 'o.png'}")
+    assert not os.path.exists(tmp_path / "o.png")
+
+
+def test_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "gi_tf.cli.inpaint", "--helpshort"],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]  # absl exits 1 after help
+    assert "--max_side" in done.stdout and "--crop_to_hole" in done.stdout
