@@ -1,0 +1,145 @@
+"""gi-eval: score inpainting models and OpenCV baselines on a folder of images.
+
+Usage::
+
+    python -m gi_tf.cli.evaluate --model=demo_output/export --images=photos/ \\
+        --mask=box,free --mask_seed=0 --output_dir=eval_out
+    python -m gi_tf.cli.evaluate --model="ours=runs/a" --model="no attention=runs/b" \\
+        --images=photos/ --masks=holes/ --output_dir=eval_out
+
+``--model`` (repeatable, optional) is a SavedModel (a version directory or an export
+base, whose highest version is used) or a gi_tf checkpoint (prefix or directory),
+optionally prefixed by a label ``label=path``. Holes come from ``--masks`` (a folder
+with the images' relative names, any image extension, pixel >= 128 = hole) or are
+generated (``--mask=box,free`` with ``--mask_seed``; they are saved to
+``<output_dir>/masks/<kind>/`` for reuse with ``--masks``). OpenCV Telea and
+Navier-Stokes run on the same inputs. Written to ``--output_dir``: ``metrics.csv``
+(per image), ``summary.csv``, ``metrics.md`` (table method x metric x mask kind) and
+``examples.png`` (input | masked | each method | attention map); metric definitions in
+:mod:`gi_tf.metrics`.
+"""
+
+import datetime
+import os
+import shlex
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(flag_values=FLAGS):
+    """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_multi_string("model", [], "SavedModel or checkpoint to evaluate, as PATH or "
+                              "LABEL=PATH; repeat for several.", **fv)
+    flags.DEFINE_string("images", None, "Folder of images (searched recursively).", **fv)
+    flags.DEFINE_string("masks", None, "Folder of masks with the images' relative names "
+                        "(>= 128 = hole). Without it holes are generated (--mask).", **fv)
+    flags.DEFINE_list("mask", ["box", "free"], "Generated mask kinds: box, free.", **fv)
+    flags.DEFINE_integer("mask_seed", 0, "Seed of the generated masks.", **fv)
+    flags.DEFINE_string("output_dir", "eval_output", "Where the reports go (created).", **fv)
+    flags.DEFINE_integer("limit", None, "Evaluate only the first N images (sorted).",
+                         lower_bound=1, **fv)
+    flags.DEFINE_integer("num_examples", 4, "Rows of examples.png.", lower_bound=0, **fv)
+    flags.DEFINE_bool("baselines", True, "Also run OpenCV Telea and Navier-Stokes.", **fv)
+    flags.DEFINE_float("radius", 3.0, "OpenCV inpainting radius in pixels.", **fv)
+    flags.DEFINE_integer("max_side", None, "Downscale images whose longer side exceeds this "
+                         "before the network (see Inpainter.inpaint).", lower_bound=8, **fv)
+    flags.DEFINE_bool("progress", True, "Show a progress bar.", **fv)
+    flags.mark_flag_as_required("images", flag_values=flag_values)
+
+
+def parse_model_spec(spec):
+    """``(label, path)`` from ``"label=path"`` or ``"path"`` (label: the path's last names)."""
+    label, sep, path = spec.partition("=")
+    if not sep or os.sep in label or not label:
+        path = spec
+        parts = [p for p in os.path.normpath(path).split(os.sep) if p not in ("", ".")]
+        label = "/".join(parts[-2:]) if parts and parts[-1].isdigit() else (parts[-1] if parts
+                                                                            else path)
+    return label, path
+
+
+def build_methods(model_specs, baselines, radius, max_side=None):
+    """``{label: method}``: each model (loaded now), then the OpenCV baselines."""
+    from gi_tf.baselines import baseline_methods
+    from gi_tf.evaluation import inpainter_method, load_inpainter
+
+    methods = {}
+    for spec in model_specs:
+        label, path = parse_model_spec(spec)
+        if label in methods:
+            raise ValueError(f"two models are labelled {label!r}; use LABEL=PATH")
+        methods[label] = inpainter_method(load_inpainter(path), max_side=max_side)
+    if baselines:
+        methods.update(baseline_methods(radius))
+    if not methods:
+        raise ValueError("nothing to evaluate: give --model or keep --baselines")
+    return methods
+
+
+def command_line(program, flag_values):
+    """``program`` and the flags given explicitly, shell-quoted (for the report header)."""
+    parts = [program]
+    for name in flag_values:
+        if flag_values[name].present:
+            parts += [shlex.quote(s) for s in flag_values[name].serialize().splitlines()]
+    return " ".join(parts)
+
+
+def _header(fv, methods, num_samples):
+    holes = (f"masks from {fv.masks}" if fv.masks else
+             f"generated {', '.join(fv.mask)} masks, seed {fv.mask_seed} "
+             f"(saved in {os.path.join(fv.output_dir, 'masks')})")
+    return "\n".join([
+        f"# gi-eval ({datetime.datetime.now().astimezone().isoformat(timespec='seconds')})", "",
+        f"Command: `{command_line('gi-eval', fv)}`", "",
+        f"Images: {fv.images} ({num_samples} samples); holes: {holes}.", "",
+        "Methods: " + ", ".join(methods) + "."])
+
+
+def evaluate_folder(fv):
+    """Run the evaluation the flags describe; returns the markdown table."""
+    from gi_tf import eval_report
+    from gi_tf import evaluation as ev
+
+    kinds = tuple(fv.mask)
+    if not fv.masks and (not kinds or set(kinds) - set(ev.MASK_KINDS)):
+        raise ValueError(f"--mask must list kinds from {ev.MASK_KINDS}; got {list(kinds)}")
+    total = ev.count_samples(fv.images, fv.masks, kinds, fv.limit)
+    methods = build_methods(fv.model, fv.baselines, fv.radius, fv.max_side)
+    samples = ev.folder_samples(fv.images, fv.masks, kinds, fv.mask_seed, fv.limit)
+    if not fv.masks:
+        samples = ev.saving_masks(samples, os.path.join(fv.output_dir, "masks"))
+    print(f"Evaluating {', '.join(methods)} on {total} samples")
+    result = ev.evaluate(methods, samples, num_examples=fv.num_examples, progress=fv.progress,
+                         total=total)
+    table = eval_report.write_outputs(result, fv.output_dir,
+                                      header=_header(fv, methods, total))
+    print("\n" + table + "\n")
+    print(f"Wrote metrics.csv, summary.csv, metrics.md and examples.png to {fv.output_dir}")
+    return table
+
+
+def main(argv, flag_values=FLAGS):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from absl import logging
+
+    logging.set_verbosity(logging.WARNING)
+    try:
+        evaluate_folder(flag_values)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"gi-eval: error: {err}") from err
+
+
+def run():
+    """Console-script entry point (``gi-eval``)."""
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

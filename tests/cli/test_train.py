@@ -1,0 +1,199 @@
+"""gi-train: flagfiles, flags -> configs, the smoke preset end to end, exact resume."""
+
+import dataclasses
+import glob
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import app
+from absl import flags
+
+from gi_tf.checkpoints import load_generator
+from gi_tf.cli import train as train_cli
+from gi_tf.config import ModelConfig
+from gi_tf.masks import MaskConfig
+from gi_tf.loss_checks import TRAIN_TERMS
+from gi_tf.training_config import LossConfig
+from gi_tf.training_config import TrainConfig
+from gi_tf.training_config import read_train_config
+from test_summaries import read_events
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FLAGFILES = sorted(glob.glob(os.path.join(REPO_ROOT, "flags", "train", "*.flags")))
+SMOKE = os.path.join(REPO_ROOT, "flags", "train", "smoke.flags")
+
+
+def _parse(argv):
+    flag_values = flags.FlagValues()
+    train_cli.define_flags(flag_values)
+    flag_values(["gi-train"] + argv)
+    return flag_values
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_every_flagfile_parses_and_validates(path, tmp_path):
+    # --data before the flagfile: a file that names its data source overrides it.
+    flag_values = _parse(["--data=/data/images", f"--flagfile={path}",
+                          f"--model_dir={tmp_path}"])
+    train_config, model_config, data_config = train_cli.configs_from_flags(flag_values)
+    assert data_config.image_size == train_config.image_size
+    assert isinstance(model_config, ModelConfig)
+
+
+@pytest.mark.parametrize("name,random_crop", [("places2_256", True), ("celebahq", False)])
+def test_paper_presets_hold_the_released_settings(name, random_crop, tmp_path):
+    path = os.path.join(REPO_ROOT, "flags", "train", f"{name}.flags")
+    flag_values = _parse([f"--flagfile={path}", f"--model_dir={tmp_path}", "--data=x"])
+    train_config, _, data_config = train_cli.configs_from_flags(flag_values)
+    released = TrainConfig()  # its defaults are checked against the spec elsewhere
+    assert train_config.loss == LossConfig() and train_config.mask == MaskConfig()
+    for field in ("image_size", "batch_size", "critic_steps", "fresh_critic_batches",
+                  "max_steps", "learning_rate", "beta_1", "beta_2", "epsilon"):
+        assert getattr(train_config, field) == getattr(released, field), field
+    assert data_config.random_crop is random_crop and not data_config.flip
+
+
+def test_flags_reach_every_config(tmp_path):
+    flag_values = _parse([
+        f"--model_dir={tmp_path}", "--data=photos.flist", "--image_size=64", "--batch_size=4",
+        "--mask_kind=free", "--mask_max_strokes=2", "--mask_per_sample=false",
+        "--mixed_precision=mixed_bfloat16", "--local_size=24", "--gamma=0.99",
+        "--loss_discount=distance", "--loss_gp_weight=5", "--nouse_attention",
+        "--critic_steps=2", "--flip"])
+    train_config, model_config, data_config = train_cli.configs_from_flags(flag_values)
+    mask = train_config.mask
+    assert (mask.kind, mask.max_strokes, mask.per_sample) == ("free", 2, False)
+    assert (mask.box_height, mask.max_delta_width) == (32, 8)  # scaled with image_size
+    assert train_config.mixed_precision == "mixed_bfloat16" and train_config.local_size == 24
+    assert train_config.loss == LossConfig(gamma=0.99, discount="distance", gp_weight=5.0)
+    assert (train_config.batch_size, train_config.critic_steps) == (4, 2)
+    assert model_config == ModelConfig(use_attention=False)
+    assert (data_config.source, data_config.image_size, data_config.flip) == (
+        "photos.flist", 64, True)
+
+
+def test_bad_values_and_stray_arguments_are_usage_errors(tmp_path):
+    flag_values = _parse([f"--model_dir={tmp_path}", "--data=x", "--image_size=60"])
+    with pytest.raises(app.UsageError, match="image_size=60"):
+        train_cli.main(["gi-train"], flag_values)
+    with pytest.raises(app.UsageError, match="Unexpected arguments"):
+        train_cli.main(["gi-train", "  # an indented comment"], flag_values)
+    with pytest.raises(flags.IllegalFlagValueError):
+        _parse([f"--model_dir={tmp_path}", "--data=x", "--mask=circle"])
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def _run_cli(argv):
+    """Run gi-train's main in-process; returns the log lines it wrote."""
+    handler = _Lines()
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        train_cli.main(["gi-train"], _parse(argv))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return handler.lines
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The smoke preset as CI runs it: ``(model_dir, log lines)``."""
+    model_dir = str(tmp_path_factory.mktemp("smoke"))
+    return model_dir, _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}"])
+
+
+def test_smoke_preset_writes_checkpoints_configs_and_progress(smoke_run):
+    model_dir, lines = smoke_run
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
+    assert os.path.exists(os.path.join(model_dir, "ckpt-2.index"))  # keep_checkpoints=2
+    config = read_train_config(model_dir)
+    assert (config.image_size, config.max_steps, config.critic_steps) == (32, 4, 1)
+    assert ModelConfig.read(model_dir) == ModelConfig()
+    progress = [line for line in lines if line.startswith("step ")]
+    assert [line.split(" |")[0] for line in progress] == [f"step {i}/4" for i in range(1, 5)]
+    for line in progress[1:]:
+        assert "steps/s" in line and "images/s" in line and "ETA" in line
+    # The recorded flags reproduce the run's configs.
+    recorded = _parse([f"--flagfile={os.path.join(model_dir, train_cli.FLAGS_FILE)}"])
+    again = _parse([f"--flagfile={SMOKE}", f"--model_dir={model_dir}"])
+    assert train_cli.configs_from_flags(recorded) == train_cli.configs_from_flags(again)
+
+
+def test_smoke_preset_writes_every_loss_term_and_panels(smoke_run):
+    model_dir, _ = smoke_run
+    events = read_events(os.path.join(model_dir, "train"))
+    for term in TRAIN_TERMS:
+        assert [step for step, _ in events[f"loss/{term}"]] == [2, 4], term
+    for index in range(2):  # summary_images=2
+        steps = [step for step, _ in events[f"panels/{index}"]]
+        assert steps == [2, 4]
+        panel = events[f"panels/{index}"][0][1]
+        # input | masked | coarse | refined | attention, 32 px each, 4 px gaps, labels
+        assert panel.shape == (16 + 32 + 8, 5 * 32 + 6 * 4, 3)
+
+
+def test_training_directory_loads_as_a_generator_checkpoint(smoke_run):
+    model_dir, _ = smoke_run
+    generator, model_config, prefix = load_generator(model_dir)
+    assert prefix.endswith("ckpt-4") and model_config == ModelConfig()
+    reader = tf.train.load_checkpoint(prefix)
+    stored = [n for n in reader.get_variable_to_shape_map() if n.startswith("generator/")]
+    assert len(stored) == len(generator.weights)  # the weights keep generator-only names
+    kernel = reader.get_tensor("generator/conv1/_kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    np.testing.assert_array_equal(generator.conv_layers()["conv1"].kernel.numpy(), kernel)
+
+
+def _variables(prefix):
+    reader = tf.train.load_checkpoint(prefix)
+    return {name: reader.get_tensor(name)
+            for name, dtype in reader.get_variable_to_dtype_map().items()
+            if dtype != tf.variant}  # the input iterator's state is an opaque variant
+
+
+def test_resume_after_two_steps_equals_the_uninterrupted_run(smoke_run, tmp_path):
+    # The smoke run trained 4 steps and kept its step-2 checkpoint, exactly what a run
+    # stopped after 2 steps leaves. Resume a copy of that for 2 more steps in a fresh
+    # model and compare every stored variable with the uninterrupted step-4 checkpoint.
+    model_dir, _ = smoke_run
+    resumed = str(tmp_path / "resumed")
+    os.makedirs(resumed)
+    for path in glob.glob(os.path.join(model_dir, "ckpt-2.*")) + glob.glob(
+            os.path.join(model_dir, "*.json")):
+        shutil.copy(path, resumed)
+    tf.compat.v1.train.update_checkpoint_state(resumed, "ckpt-2")
+    lines = _run_cli([f"--flagfile={SMOKE}", f"--model_dir={resumed}"])
+    assert any(line.startswith("Resuming from") and "at step 2" in line for line in lines)
+    assert [line.split(" |")[0] for line in lines if line.startswith("step ")] == [
+        "step 3/4", "step 4/4"]
+    expected = _variables(os.path.join(model_dir, "ckpt-4"))
+    got = _variables(tf.train.latest_checkpoint(resumed))
+    assert got.keys() == expected.keys()
+    assert len([n for n in expected if "optimizer" in n]) > 200  # moments, iterations
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_changed_settings_on_resume_are_reported(smoke_run, tmp_path):
+    model_dir, _ = smoke_run
+    resumed = str(tmp_path / "changed")
+    shutil.copytree(model_dir, resumed)
+    lines = _run_cli([f"--flagfile={SMOKE}", f"--model_dir={resumed}", "--max_steps=4",
+                      "--loss_gamma=0.99"])
+    assert any("changed settings ['loss']" in line for line in lines)
+    assert any(line.startswith("Nothing to do: step 4") for line in lines)
+    assert dataclasses.replace(read_train_config(resumed)).loss.gamma == 0.99
