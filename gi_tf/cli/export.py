@@ -16,6 +16,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
 FLAGS = flags.FLAGS
 
 
@@ -33,14 +35,14 @@ def define_flags(flag_values=FLAGS):
         "version", None, "Version directory name (positive integer); default: the next free "
         "integer in --export_dir.", lower_bound=1, flag_values=flag_values)
     flags.DEFINE_integer(
-        "attention_chunk_elements", 2**27,
+        "attention_chunk_elements", DEFAULT_ATTENTION_CHUNK_ELEMENTS,
         "Bound on the attention's score entries per image held at once, baked into the "
         "graph: large images are processed in chunks of rows (same results, bounded "
         "memory). 0 = never chunk.", lower_bound=0, flag_values=flag_values)
     flags.mark_flags_as_required(["checkpoint", "export_dir"], flag_values=flag_values)
 
 
-def export(checkpoint, export_dir, version=None, attention_chunk_elements=2**27):
+def export(checkpoint, export_dir, version=None, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
     """Export and print what was written; returns the version directory.
 
     Raises:

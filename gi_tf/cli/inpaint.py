@@ -24,7 +24,7 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
-DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**27  # = gi_tf.inference's (kept TF-free for --help)
+DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26  # = gi_tf.inference's (kept TF-free for --help)
 
 
 def define_flags(flag_values=FLAGS):

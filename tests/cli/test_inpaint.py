@@ -232,3 +232,13 @@ def test_runs_as_a_module():
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert "Traceback" not in done.stderr, done.stderr[-2000:]  # absl exits 1 after help
     assert "--max_side" in done.stdout and "--crop_to_hole" in done.stdout
+
+
+def test_default_chunk_bound_is_the_librarys():
+    # The CLI keeps a TF-free copy of the bound (fast --help); it must not drift.
+    from gi_tf import inference
+
+    flag_values = flags.FlagValues()
+    inpaint_cli.define_flags(flag_values)
+    assert flag_values["attention_chunk_elements"].default == \
+        inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS
