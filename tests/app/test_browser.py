@@ -14,6 +14,7 @@ browser is ever downloaded: ``executable_path`` points at the system's Chromium)
 """
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -24,10 +25,12 @@ import pytest
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACT_DIR = os.path.join(REPO_ROOT, "test_artifacts")
-HEIGHT, WIDTH = 192, 256  # multiples of 8; small enough that the editor shows it unscaled
+HEIGHT, WIDTH = 192, 256  # multiples of 8; small enough that the editor shows it whole
 STROKE_ROW, STROKE_COLS = 96, (64, 192)  # in image pixels
-BLUE = 128  # the test image's blue channel, everywhere
 TIMEOUT_MS = 45_000
+# The editor draws the image with linear filtering at its zoom; a smooth gradient stays
+# within a few levels of its own resized copy (measured: mean 0.1, max 1 at 150 %).
+MATCH_MARGIN_PX, MATCH_MEAN_TOLERANCE, MATCH_P99_TOLERANCE = 3, 2.0, 8
 
 
 def _skip(reason):
@@ -97,15 +100,27 @@ def page(browser, app_url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(app_url[0])
-    page.locator("#editor").wait_for()
+    _wait_until_editor_ready(page)
     yield page
     page.close()
 
 
+def _wait_until_editor_ready(page):
+    """Wait until the image editor accepts uploads and strokes.
+
+    Gradio's editor renders its tool bars (Brush, zoom read-out) only once its canvas is
+    initialised, and on initialising it clears the canvas if its value is still empty:
+    an image uploaded before that is silently wiped (seen under load).
+    """
+    editor = page.locator("#editor")
+    editor.get_by_role("button", name="Brush", exact=True).wait_for()
+    editor.locator(".zoom-number").wait_for()
+
+
 def _test_image():
-    """uint8 RGB [HEIGHT, WIDTH, 3]: red and green gradients, blue constant."""
+    """uint8 RGB [HEIGHT, WIDTH, 3]: red and green gradients (every pixel distinct), blue 128."""
     rows, cols = np.mgrid[0:HEIGHT, 0:WIDTH]
-    return np.stack([cols, 40 + rows, np.full_like(rows, BLUE)], axis=-1).astype(np.uint8)
+    return np.stack([cols, 40 + rows, np.full_like(rows, 128)], axis=-1).astype(np.uint8)
 
 
 def _decode_png(data):
@@ -120,30 +135,66 @@ def _upload(page, path):
     page.locator("#editor input[type=file]").set_input_files(path)
 
 
-def _shown_image_box(page):
-    """Page-coordinate box ``(left, top, width, height)`` of the image on the canvas.
+def _editor_zoom(page):
+    """The editor's zoom as a factor, from its read-out ('150%' -> 1.5), or None."""
+    text = page.locator("#editor .zoom-number").first.inner_text().strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
+    return float(match.group(1)) / 100 if match else None
 
-    Found in screenshots of the canvas: the test image's blue channel is 128 everywhere,
-    so the image is where most pixels of a row / column have blue ~128 (the editor's
-    overlays, label and shadow are thin or differently coloured). Waits until the box
-    has the image's aspect ratio and stops changing.
+
+def _match_image(shot, image, zoom):
+    """Where ``image`` resized by ``zoom`` sits in ``shot``: ``((left, top), error)``.
+
+    ``error`` = (mean, 99th percentile) of the absolute difference inside the match, away
+    from its anti-aliased border; ``None`` when the resized image does not fit in ``shot``.
+    """
+    import cv2
+
+    size = (round(image.shape[1] * zoom), round(image.shape[0] * zoom))
+    template = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    if size[0] > shot.shape[1] or size[1] > shot.shape[0]:
+        return None, None
+    scores = cv2.matchTemplate(shot.astype(np.float32), template, cv2.TM_SQDIFF)
+    left, top = cv2.minMaxLoc(scores)[2]
+    inner = np.s_[MATCH_MARGIN_PX:-MATCH_MARGIN_PX, MATCH_MARGIN_PX:-MATCH_MARGIN_PX]
+    found = shot[top:top + size[1], left:left + size[0]].astype(np.float32)
+    difference = np.abs(found[inner] - template[inner])
+    return (left, top), (float(difference.mean()), float(np.percentile(difference, 99)))
+
+
+def _shown_image_box(page, image):
+    """Page-coordinate box ``(left, top, width, height)`` of ``image`` on the editor canvas.
+
+    No colour heuristic: the editor's zoom read-out gives the scale, template matching
+    of ``image`` at that scale against a canvas screenshot gives the position, and the
+    best match is accepted only when the canvas shows ``image``'s own pixels there (a
+    wrong scale, an empty canvas or another picture cannot pass) and the same box is
+    found twice in a row (the editor re-fits its zoom while the layout settles). On
+    failure the last canvas screenshot is kept in ``test_artifacts/``.
     """
     canvas = page.locator("#editor canvas").first
-    deadline, previous = time.monotonic() + TIMEOUT_MS / 1000, None
+    deadline, previous, seen = time.monotonic() + TIMEOUT_MS / 1000, None, "nothing"
     while time.monotonic() < deadline:
-        shot = _decode_png(canvas.screenshot()).astype(int)
-        blue = np.abs(shot[..., 2] - BLUE) <= 4
-        rows = np.flatnonzero(blue.sum(axis=1) > 0.5 * blue.sum(axis=1).max(initial=1))
-        cols = np.flatnonzero(blue.sum(axis=0) > 0.5 * blue.sum(axis=0).max(initial=1))
-        if blue.any():
-            box = (cols[0], rows[0], cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0])
-            if abs(box[2] / box[3] - WIDTH / HEIGHT) < 0.03 and box == previous:
-                origin = canvas.bounding_box()
-                return origin["x"] + box[0], origin["y"] + box[1], box[2], box[3]
-            previous = box
+        data = canvas.screenshot()
+        zoom = _editor_zoom(page)
+        if zoom:
+            where, error = _match_image(_decode_png(data), image, zoom)
+            seen = f"zoom {zoom:.2f}, best match at {where}, |difference| (mean, p99) {error}"
+            if error and error[0] <= MATCH_MEAN_TOLERANCE and error[1] <= MATCH_P99_TOLERANCE:
+                box = (*where, image.shape[1] * zoom, image.shape[0] * zoom)
+                if box == previous:
+                    origin = canvas.bounding_box()
+                    return origin["x"] + box[0], origin["y"] + box[1], box[2], box[3]
+                previous = box
+                continue
+        previous = None
         time.sleep(0.25)
-    raise AssertionError(f"the uploaded image never appeared on the editor's canvas (last "
-                         f"box seen: {previous}, expected aspect {WIDTH}:{HEIGHT})")
+    os.makedirs(ARTIFACT_DIR, exist_ok=True)
+    shot_path = os.path.join(ARTIFACT_DIR, "gi_app_browser_canvas_failure.png")
+    with open(shot_path, "wb") as handle:
+        handle.write(data)
+    raise AssertionError(f"the uploaded image never appeared on the editor's canvas "
+                         f"({seen}; canvas screenshot: {shot_path})")
 
 
 def _paint_stroke(page, box):
@@ -175,7 +226,7 @@ def test_paint_inpaint_and_read_back_the_shown_result(page, app_url, tmp_path):
     calls.clear()
     uploaded = _test_image()
     _upload(page, write_image_atomic(str(tmp_path / "upload.png"), uploaded))
-    _paint_stroke(page, _shown_image_box(page))
+    _paint_stroke(page, _shown_image_box(page, uploaded))
     page.locator("#inpaint-button").click()
     page.locator("#result img").wait_for()
     page.locator("#attention img").wait_for()
@@ -220,8 +271,9 @@ def test_paint_inpaint_and_read_back_the_shown_result(page, app_url, tmp_path):
 def test_inpaint_without_a_painted_mask_shows_a_message(page, tmp_path):
     from gi_tf.image_io import write_image_atomic
 
-    _upload(page, write_image_atomic(str(tmp_path / "upload.png"), _test_image()))
-    _shown_image_box(page)
+    uploaded = _test_image()
+    _upload(page, write_image_atomic(str(tmp_path / "upload.png"), uploaded))
+    _shown_image_box(page, uploaded)
     page.locator("#inpaint-button").click()
     status = page.locator("#status")
     status.filter(has_text="Nothing is painted").wait_for()
