@@ -44,9 +44,10 @@ class ContextualAttention(keras.layers.Layer):
         softmax_scale: float, scale of the scores inside the softmax. Default 10.
         fuse: bool, apply attention propagation. Default True.
         implementation: ``"batched"`` (default) or ``"literal"``; same results.
-        chunk_elements: optional int, bound on the number of score entries held at once
-            (batched only). When the full score matrix of a sample batch is larger, the
-            foreground is processed in chunks of grid rows (exact same result; see
+        chunk_elements: optional int, score entries per chunk (batched only). When the
+            full score matrix of a sample batch is larger, the foreground is processed in
+            chunks of grid rows (exact same result; peak memory about
+            ``8 * 4 B * chunk_elements`` plus the patch matrices; see
             :mod:`gi_tf.layers.attention_chunked`). ``None`` (default) never chunks.
         **kwargs: base ``keras.layers.Layer`` arguments.
 
@@ -112,7 +113,40 @@ class ContextualAttention(keras.layers.Layer):
         self.propagation.build((None, None, None, None, None))
         self.built = True
 
+    def _check_static_shapes(self, foreground, background, holes):
+        """Clear errors for sizes known at trace time (dynamic ``None`` dims pass)."""
+        f_shape = tuple(foreground.shape)
+        if len(f_shape) != 4:
+            raise ValueError(f"foreground must be [B, H, W, C], got shape {f_shape}")
+        for axis, name in ((1, "height"), (2, "width")):
+            if f_shape[axis] is not None and f_shape[axis] % self.rate:
+                raise ValueError(
+                    f"ContextualAttention(rate={self.rate}) needs a feature {name} that is a "
+                    f"multiple of rate, got {f_shape[axis]} (input shape {f_shape})"
+                )
+        b_shape = tuple(background.shape)
+        if len(b_shape) != 4 or any(
+            f is not None and b is not None and f != b for f, b in zip(f_shape, b_shape)
+        ):
+            raise ValueError(
+                f"background must have the foreground's shape {f_shape}, got {b_shape}"
+            )
+        if holes is None:
+            return
+        m_shape = tuple(holes.shape)
+        expected = (f_shape[0], f_shape[1], f_shape[2], 1)
+        mismatch = [
+            axis for axis, (m, f) in enumerate(zip(m_shape, expected))
+            if m is not None and f is not None and m != f and not (axis == 0 and m == 1)
+        ]
+        if len(m_shape) != 4 or mismatch:
+            raise ValueError(
+                f"holes must be [B, H, W, 1] (or [1, H, W, 1]) matching the foreground "
+                f"{f_shape}, got {m_shape}"
+            )
+
     def call(self, foreground, background, holes=None):
+        self._check_static_shapes(foreground, background, holes)
         out_dtype = foreground.dtype
         # The attention is computed in float32 (also under mixed precision).
         foreground = ops.cast(foreground, "float32")

@@ -230,6 +230,15 @@ class InpaintGenerator(keras.Model):
         small = [None if d is None else d // 8 for d in (h, w)]
         return (n, h, w, 3), (n, h, w, 3), (n, small[0], small[1], 2)
 
+    def compute_output_spec(self, image, holes=None, training=None):
+        # The default spec would give the int32 offsets the float compute dtype.
+        coarse, refined, offsets = self.compute_output_shape(tuple(image.shape))
+        return (
+            keras.KerasTensor(coarse, dtype=self.compute_dtype),
+            keras.KerasTensor(refined, dtype=self.compute_dtype),
+            keras.KerasTensor(offsets, dtype="int32"),
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update(

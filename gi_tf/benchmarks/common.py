@@ -1,0 +1,159 @@
+"""Shared pieces of the benchmark sections: settings, timing, result rows, tables.
+
+Every section module exposes ``NAME``, ``TITLE`` and ``run(settings, context) ->
+Section``; ``context`` is a dict the runner fills as sections finish (the yardstick
+stores ``"matmul_gflops"`` there, so later sections can express their speed as a
+fraction of the machine's matmul rate measured in the same run).
+"""
+
+import dataclasses
+import statistics
+import time
+
+import numpy as np
+
+# The inference default (gi_tf.inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS; a test keeps
+# them equal), repeated here so that the benchmark CLI's --help does not load TensorFlow.
+DEFAULT_CHUNK_ELEMENTS = 2**26
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchSettings:
+    """What ``gi-bench`` was asked to do.
+
+    Attributes:
+        quick: bool, tiny sizes (a smoke test of every code path, seconds per section).
+        repeats: int >= 1, timed calls per case after the first (warm-up) call.
+        max_seconds: float, a case stops repeating once its timed calls took this long
+            (at least one timed call always runs).
+        chunk_elements: int, the chunked attention's score entries per chunk (default:
+            the inference default).
+        checkpoint: optional checkpoint path; the generator sections then use trained
+            weights (random initial weights otherwise: the speed is the same, output
+            differences in the precision section are less representative).
+        seed: int, seeds inputs and weight initialisation.
+    """
+
+    quick: bool = False
+    repeats: int = 3
+    max_seconds: float = 60.0
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
+    checkpoint: str | None = None
+    seed: int = 0
+
+    def validate(self):
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {self.repeats}")
+        if self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.chunk_elements < 1:
+            raise ValueError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
+        return self
+
+
+@dataclasses.dataclass
+class Section:
+    """One section's results: a table (``columns`` x ``rows``) and free-text notes.
+
+    ``rows`` are dicts keyed by column name; a value may be None (not measured) and a
+    row may carry an ``"error"`` string instead of figures.
+    """
+
+    name: str
+    title: str
+    columns: list
+    rows: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def time_call(fn, repeats, max_seconds):
+    """Time ``fn()``: the first call alone, then up to ``repeats`` more.
+
+    ``fn`` must block until its result is ready (convert outputs to NumPy inside it).
+
+    Returns:
+        dict with ``first_s`` (first call, includes tracing/compilation), ``median_s``,
+        ``min_s`` (of the later calls) and ``calls`` (how many were timed).
+    """
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    times = []
+    budget_start = time.perf_counter()
+    while len(times) < repeats:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        if time.perf_counter() - budget_start > max_seconds:
+            break
+    return {"first_s": first, "median_s": statistics.median(times), "min_s": min(times),
+            "calls": len(times)}
+
+
+def fraction_of_yardstick(flops, seconds, context):
+    """Achieved GFLOP/s and its fraction of the run's matmul GFLOP/s (None if unknown)."""
+    if not flops or not seconds:
+        return None, None
+    gflops = flops / seconds / 1e9
+    yardstick = context.get("matmul_gflops")
+    return gflops, (gflops / yardstick if yardstick else None)
+
+
+def smooth_test_image(batch, height, width, seed=0):
+    """Float ``[batch, H, W, 3]`` RGB in [-1, 1]: smooth sinusoid mixtures (photo-like)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.meshgrid(np.linspace(0, 1, height), np.linspace(0, 1, width), indexing="ij")
+    images = np.zeros((batch, height, width, 3), "float32")
+    for n in range(batch):
+        for c in range(3):
+            for _ in range(4):
+                fy, fx, phase = rng.uniform(0.5, 6.0), rng.uniform(0.5, 6.0), rng.uniform(0, 6.3)
+                images[n, :, :, c] += np.sin(2 * np.pi * (fy * y + fx * x) + phase) / 4.0
+    return np.clip(images, -1.0, 1.0)
+
+
+def centre_holes(batch, height, width):
+    """Float ``[batch, H, W, 1]``, 1 = hole: a centred box of half the height and width."""
+    holes = np.zeros((batch, height, width, 1), "float32")
+    holes[:, height // 4:height // 4 + height // 2, width // 4:width // 4 + width // 2] = 1.0
+    return holes
+
+
+def format_value(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 100:
+            return f"{value:.0f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def format_table(section):
+    """The section as an aligned plain-text table (errors and notes below it)."""
+    columns = section.columns
+    body = [[format_value(row.get(c)) for c in columns] for row in section.rows]
+    widths = [max([len(c)] + [len(r[i]) for r in body]) for i, c in enumerate(columns)]
+    lines = [f"== {section.title} ==",
+             "  ".join(c.rjust(w) for c, w in zip(columns, widths)),
+             "  ".join("-" * w for w in widths)]
+    for row, cells in zip(section.rows, body):
+        line = "  ".join(cell.rjust(w) for cell, w in zip(cells, widths))
+        if row.get("error"):
+            line += f"  ! {row['error']}"
+        lines.append(line)
+    lines += [f"  note: {note}" for note in section.notes]
+    return "\n".join(lines)
+
+
+def error_text(exc):
+    """One line naming an exception (for a row that could not be measured)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"

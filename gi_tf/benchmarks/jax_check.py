@@ -1,0 +1,217 @@
+"""Same numbers under Keras' JAX backend as under TensorFlow: attention layer and generator.
+
+The GPU machine this project may borrow has JAX and no TensorFlow, so the layers and the
+generator are written with ``keras.ops`` only. This check proves it on any machine with
+two virtual environments (one with TensorFlow, one with JAX and no TensorFlow):
+
+    # 1. TensorFlow venv: seeded inputs, generator weights and the TF outputs -> DIR
+    KERAS_BACKEND=tensorflow python -m gi_tf.benchmarks.jax_check save /tmp/jax_check
+    # 2. JAX venv (pip install jax keras numpy opencv-python-headless absl-py; add the
+    #    checkout to PYTHONPATH): recompute, compare, print the largest differences
+    KERAS_BACKEND=jax PYTHONPATH=. python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
+
+Cases: :class:`ContextualAttention` ``batched``, ``literal`` and chunked (one grid row
+per chunk) on random features with per-sample holes, and the full generator (random
+weights, shared through a ``.weights.h5`` file) with full and chunked attention; on
+the JAX side also the batched attention and the generator compiled with ``jax.jit``.
+``compare`` prints, per output, the max absolute difference and the fraction of
+attention offsets that differ (a near-tie may flip an argmax), plus the JAX forward
+time of each case. Exit status 1 if a float output differs by more than 1e-4.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+TOLERANCE = 1e-4
+ATTENTION_VARIANTS = {
+    "attention_batched": dict(implementation="batched"),
+    "attention_literal": dict(implementation="literal"),
+    "attention_chunked": dict(implementation="batched", chunk_elements=1),
+}
+GENERATOR_VARIANTS = {
+    "generator": dict(attention_chunk_elements=None),
+    "generator_chunked": dict(attention_chunk_elements=1),
+}
+WEIGHTS_FILE = "generator.weights.h5"
+
+
+def _holes(rng, batch, height, width):
+    holes = np.zeros((batch, height, width, 1), "float32")
+    for n in range(batch):
+        top, left = rng.integers(0, height // 2), rng.integers(0, width // 2)
+        holes[n, top:top + height // 3 + 2 * n, left:left + width // 3] = 1.0
+    return holes
+
+
+def make_inputs(seed=0):
+    """Seeded inputs: features ``[2, 24, 32, 16]``, generator images ``[2, 64, 96, 3]``, holes."""
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((2, 24, 32, 16)).astype("float32")
+    image = rng.uniform(-1.0, 1.0, (2, 64, 96, 3)).astype("float32")
+    return {
+        "features": features,
+        "feature_holes": _holes(rng, 2, 24, 32),
+        "image": image,
+        "image_holes": _holes(rng, 2, 64, 96),
+    }
+
+
+def run_cases(inputs, weights_path):
+    """``{case: {output name: array}}`` and ``{case: seconds of the second call}``."""
+    import keras
+
+    from gi_tf.layers import ContextualAttention
+    from gi_tf.models import build_generator
+
+    outputs, seconds = {}, {}
+
+    def timed(name, fn):
+        fn()  # first call traces/compiles
+        start = time.perf_counter()
+        result = fn()
+        seconds[name] = time.perf_counter() - start
+        outputs[name] = {k: keras.ops.convert_to_numpy(v) for k, v in result.items()}
+
+    for name, kwargs in ATTENTION_VARIANTS.items():
+        layer = ContextualAttention(rate=2, **kwargs)
+        f, holes = inputs["features"], inputs["feature_holes"]
+        timed(name, lambda: dict(zip(("y", "offsets"), layer(f, f, holes))))
+    for name, kwargs in GENERATOR_VARIANTS.items():
+        generator = build_generator(**kwargs)
+        generator.load_weights(weights_path)
+        image, holes = inputs["image"], inputs["image_holes"]
+        timed(name, lambda: dict(zip(("coarse", "refined", "offsets"), generator(image, holes))))
+    return outputs, seconds
+
+
+def run_jit_cases(inputs, weights_path):
+    """JAX only: the batched attention and the generator under ``jax.jit`` (as on a GPU).
+
+    The generator runs through ``stateless_call`` with its variables as arguments, the
+    way Keras' own JAX trainer compiles it. Outputs are named ``<case>_jit`` and are
+    compared with the TF outputs of ``<case>``.
+    """
+    import jax
+    import keras
+
+    from gi_tf.layers import ContextualAttention
+    from gi_tf.models import build_generator
+
+    outputs, seconds = {}, {}
+
+    def timed(name, fn, keys):
+        jax.block_until_ready(fn())  # compiles
+        start = time.perf_counter()
+        result = jax.block_until_ready(fn())
+        seconds[name] = time.perf_counter() - start
+        outputs[name] = {k: keras.ops.convert_to_numpy(v) for k, v in zip(keys, result)}
+
+    layer = ContextualAttention(rate=2)
+    attend = jax.jit(lambda f, m: layer(f, f, m))
+    f, holes = inputs["features"], inputs["feature_holes"]
+    timed("attention_batched_jit", lambda: attend(f, holes), ("y", "offsets"))
+
+    generator = build_generator()
+    generator.load_weights(weights_path)
+    trainable = [v.value for v in generator.trainable_variables]
+    non_trainable = [v.value for v in generator.non_trainable_variables]
+    forward = jax.jit(lambda t, n, x, m: generator.stateless_call(t, n, x, m)[0])
+    image, holes = inputs["image"], inputs["image_holes"]
+    timed("generator_jit", lambda: forward(trainable, non_trainable, image, holes),
+          ("coarse", "refined", "offsets"))
+    return outputs, seconds
+
+
+def save(directory):
+    """TensorFlow side: write inputs, random generator weights and the TF outputs."""
+    import keras
+
+    from gi_tf.models import build_generator
+
+    _require_backend("tensorflow")
+    os.makedirs(directory, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    inputs = make_inputs()
+    weights_path = os.path.join(directory, WEIGHTS_FILE)
+    build_generator().save_weights(weights_path)
+    outputs, _ = run_cases(inputs, weights_path)
+    np.savez(os.path.join(directory, "inputs.npz"), **inputs)
+    flat = {f"{case}.{k}": v for case, result in outputs.items() for k, v in result.items()}
+    np.savez(os.path.join(directory, "tf_outputs.npz"), **flat)
+    print(f"wrote TF inputs/outputs for {sorted(outputs)} to {directory}")
+
+
+def differences(expected, got):
+    """Per output: max |diff| (floats) or fraction of differing entries (offsets).
+
+    A case named ``<case>_jit`` is compared with the TF outputs of ``<case>``.
+    """
+    report = {}
+    for case, result in got.items():
+        for key, value in result.items():
+            want = expected[f"{case.removesuffix('_jit')}.{key}"]
+            if value.shape != want.shape:
+                raise ValueError(f"{case}.{key}: shape {value.shape} != TF {want.shape}")
+            if key == "offsets":
+                changed = np.any(value != want, axis=-1)
+                report[f"{case}.{key}"] = {"fraction_differing": float(changed.mean())}
+            else:
+                report[f"{case}.{key}"] = {"max_abs_diff": float(np.abs(value - want).max()),
+                                           "max_abs_value": float(np.abs(want).max())}
+    return report
+
+
+def compare(directory):
+    """JAX side: recompute every case and compare with the TF outputs. Returns the report."""
+    _require_backend("jax")
+    import jax
+
+    inputs = dict(np.load(os.path.join(directory, "inputs.npz")))
+    expected = dict(np.load(os.path.join(directory, "tf_outputs.npz")))
+    weights_path = os.path.join(directory, WEIGHTS_FILE)
+    got, seconds = run_cases(inputs, weights_path)
+    got_jit, seconds_jit = run_jit_cases(inputs, weights_path)
+    got.update(got_jit)
+    seconds.update(seconds_jit)
+    report = differences(expected, got)
+    print(f"JAX {jax.__version__} on {jax.devices()[0].platform}; TF outputs from {directory}")
+    for key, row in report.items():
+        print(f"  {key:36s} " + "  ".join(f"{k}={v:.3g}" for k, v in row.items()))
+    for case, value in seconds.items():
+        kind = "jax.jit" if case.endswith("_jit") else "eager"
+        print(f"  {case:36s} JAX {kind} forward {1000 * value:.1f} ms (second call)")
+    report["jax_seconds"] = seconds
+    with open(os.path.join(directory, "jax_report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    return report
+
+
+def worst_float_difference(report):
+    return max(row["max_abs_diff"] for key, row in report.items() if "max_abs_diff" in row)
+
+
+def _require_backend(name):
+    import keras
+
+    if keras.backend.backend() != name:
+        raise SystemExit(f"run this step with KERAS_BACKEND={name} (Keras uses "
+                         f"{keras.backend.backend()!r})")
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("save", "compare"):
+        raise SystemExit("usage: python -m gi_tf.benchmarks.jax_check save|compare DIRECTORY")
+    if argv[1] == "save":
+        save(argv[2])
+        return 0
+    worst = worst_float_difference(compare(argv[2]))
+    print(f"largest float difference TF vs JAX: {worst:.3g} (tolerance {TOLERANCE})")
+    return 0 if worst <= TOLERANCE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,91 @@
+"""SavedModel latency: export with ``gi_tf.export``, reload, time ``serving_default``.
+
+The exported signature is what TF Serving and ``gi-inpaint`` run: uint8 RGB image and
+uint8 mask in, uint8 inpainted image and attention map out (pre- and post-processing
+included). ``first_ms`` is the first call after loading (graph optimisation, kernel
+set-up) and is reported apart from the steady-state median.
+"""
+
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from gi_tf.benchmarks.common import Section
+from gi_tf.benchmarks.common import centre_holes
+from gi_tf.benchmarks.common import error_text
+from gi_tf.benchmarks.common import fraction_of_yardstick
+from gi_tf.benchmarks.common import smooth_test_image
+from gi_tf.benchmarks.common import time_call
+from gi_tf.benchmarks.flops import generator_flops
+from gi_tf.benchmarks.generator import make_generator
+
+NAME = "saved_model"
+TITLE = "SavedModel serving_default (uint8 in/out), export + reload"
+COLUMNS = ["size", "batch", "first_ms", "median_ms", "ms_per_image", "gflops", "of_matmul",
+           "calls"]
+SIGNATURE = "serving_default"
+
+
+def cases(quick):
+    if quick:
+        return [(32, 1)]
+    return [(256, 1), (256, 8), (512, 1), (512, 8)]
+
+
+def export_and_load(generator, directory):
+    """Export with ``gi_tf.export.export_generator``; returns ``(signature, export_s, load_s)``."""
+    import tensorflow as tf
+
+    try:
+        from gi_tf.config import ModelConfig
+        from gi_tf.export import export_generator
+    except ImportError as exc:
+        raise RuntimeError(f"gi_tf.export is unavailable ({exc})") from exc
+    start = time.perf_counter()
+    path = export_generator(generator, ModelConfig(), directory, version=1)
+    exported = time.perf_counter() - start
+    start = time.perf_counter()
+    loaded = tf.saved_model.load(path)
+    return loaded, loaded.signatures[SIGNATURE], exported, time.perf_counter() - start
+
+
+def uint8_inputs(batch, size, seed):
+    import tensorflow as tf
+
+    image = np.round((smooth_test_image(batch, size, size, seed) + 1.0) * 127.5).astype("uint8")
+    mask = (centre_holes(batch, size, size) * 255).astype("uint8")
+    return tf.constant(image), tf.constant(mask)
+
+
+def run(settings, context):
+    section = Section(NAME, TITLE, COLUMNS)
+    generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            loaded, serve, export_s, load_s = export_and_load(generator, os.path.join(tmp, "m"))
+        except Exception as exc:
+            section.rows.append({"error": f"export failed: {error_text(exc)}"})
+            return section
+        section.notes.append(f"export {export_s:.1f} s, tf.saved_model.load {load_s:.1f} s")
+        for size, batch in cases(settings.quick):
+            row = {"size": f"{size}x{size}", "batch": batch}
+            image, mask = uint8_inputs(batch, size, settings.seed)
+            try:
+                timing = time_call(
+                    lambda: {k: v.numpy() for k, v in serve(image=image, mask=mask).items()},
+                    settings.repeats, settings.max_seconds)
+            except Exception as exc:
+                row["error"] = error_text(exc)
+                section.rows.append(row)
+                continue
+            flops = generator_flops(generator, batch, size, size)["total"]
+            gflops, fraction = fraction_of_yardstick(flops, timing["median_s"], context)
+            row.update({"first_ms": 1000 * timing["first_s"],
+                        "median_ms": 1000 * timing["median_s"],
+                        "ms_per_image": 1000 * timing["median_s"] / batch,
+                        "gflops": gflops, "of_matmul": fraction, "calls": timing["calls"]})
+            section.rows.append(row)
+        del loaded
+    return section

@@ -1,0 +1,100 @@
+"""``gi-bench``: speed and memory figures of gi_tf on this machine.
+
+    python -m gi_tf.cli.bench                  # every section (tens of minutes on 2 cores)
+    python -m gi_tf.cli.bench --quick          # tiny sizes: a smoke test
+    python -m gi_tf.cli.bench --sections=attention,generator --repeats=5 \\
+        --output_json=bench.json
+
+Sections (``--sections``, comma list, default all; the matmul yardstick always runs):
+yardstick, attention, generator, memory, precision, training, saved_model. Each prints
+a table as it finishes; ``--output_json`` also writes every figure together with the
+machine description and the settings.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from gi_tf.benchmarks import SECTION_ORDER
+from gi_tf.benchmarks.common import DEFAULT_CHUNK_ELEMENTS
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(flag_values=FLAGS):
+    """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_string("sections", "all",
+                        f"Comma-separated sections out of {list(SECTION_ORDER)}.", **fv)
+    flags.DEFINE_bool("quick", False, "Tiny sizes (smoke test of every code path).", **fv)
+    flags.DEFINE_integer("repeats", 3, "Timed calls per case after the first (warm-up) call.",
+                         lower_bound=1, **fv)
+    flags.DEFINE_float("max_seconds", 60.0,
+                       "Stop repeating a case once its timed calls took this long.", **fv)
+    flags.DEFINE_integer("chunk_elements", DEFAULT_CHUNK_ELEMENTS,
+                         "Chunked attention's score entries per chunk (memory, saved_model); "
+                         "default: the inference default.",
+                         lower_bound=1, **fv)
+    flags.DEFINE_string("checkpoint", None,
+                        "Optional gi_tf checkpoint: use its trained generator weights.", **fv)
+    flags.DEFINE_string("output_json", None, "Also write the full report here (atomically).",
+                        **fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the inputs and of random weights.", **fv)
+
+
+def settings_from_flags(flag_values):
+    from gi_tf.benchmarks.common import BenchSettings
+
+    fv = flag_values
+    return BenchSettings(quick=fv.quick, repeats=fv.repeats, max_seconds=fv.max_seconds,
+                         chunk_elements=fv.chunk_elements, checkpoint=fv.checkpoint,
+                         seed=fv.seed).validate()
+
+
+def write_json_atomic(path, report):
+    """Write ``report`` as JSON through a temporary file and a rename."""
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(report, f, indent=2)
+    os.replace(tmp, path)
+
+
+def run_benchmark(flag_values=FLAGS):
+    """Runs the requested sections, prints their tables; returns the report dict."""
+    from gi_tf.benchmarks.runner import parse_sections
+    from gi_tf.benchmarks.runner import run_sections
+
+    try:
+        names = parse_sections(flag_values.sections)
+        settings = settings_from_flags(flag_values)
+    except ValueError as exc:
+        raise app.UsageError(str(exc)) from exc
+    print(f"gi-bench: sections {names}{' (quick)' if settings.quick else ''}. Figures depend "
+          "on the machine and its load; compare ratios within one run.\n")
+    report = run_sections(names, settings)
+    if flag_values.output_json:
+        write_json_atomic(flag_values.output_json, report)
+        print(f"wrote {flag_values.output_json}")
+    return report
+
+
+def main(argv, flag_values=FLAGS):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    logging.set_verbosity(logging.WARNING)  # TF's export chatter would bury the tables
+    run_benchmark(flag_values)  # returns None: app.run would print a returned value
+
+
+def run():
+    """Console-script entry point (``gi-bench``)."""
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
