@@ -19,8 +19,9 @@ from gi_tf.preprocessing import inpaint_float, inpaint_uint8, make_uint8_functio
 
 # Bound on the attention's score entries per sample before it is computed in chunks
 # of grid rows (see gi_tf.layers.attention_chunked). With 2**26 (256 MB of float32 scores)
-# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 24 grid rows and
-# 1920 x 1080 in chunks of 7. Peak memory and time: WORKSPACE.md and export/README.md.
+# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 24 grid rows and a
+# landscape 1920 x 1080 in chunks of 1 row (+ 8 halo rows: 9x the matching work, still
+# faster than 2**27 was). Peak memory and time: WORKSPACE.md and export/README.md.
 DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26
 
 
