@@ -102,6 +102,15 @@ def fraction_of_yardstick(flops, seconds, context):
     return gflops, (gflops / yardstick if yardstick else None)
 
 
+def latency_fields(timing, batch, flops, context):
+    """Table fields of one timed call: first/median ms, ms per image, GFLOP/s, share of matmul."""
+    gflops, fraction = fraction_of_yardstick(flops, timing["median_s"], context)
+    return {"first_ms": 1000 * timing["first_s"],
+            "median_ms": 1000 * timing["median_s"],
+            "ms_per_image": 1000 * timing["median_s"] / batch,
+            "gflops": gflops, "of_matmul": fraction, "calls": timing["calls"]}
+
+
 def smooth_test_image(batch, height, width, seed=0):
     """Float ``[batch, H, W, 3]`` RGB in [-1, 1]: smooth sinusoid mixtures (photo-like)."""
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ compilation).
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
 from gi_tf.benchmarks.common import error_text
-from gi_tf.benchmarks.common import fraction_of_yardstick
+from gi_tf.benchmarks.common import latency_fields
 from gi_tf.benchmarks.common import smooth_test_image
 from gi_tf.benchmarks.common import time_call
 from gi_tf.benchmarks.flops import generator_flops
@@ -79,11 +79,7 @@ def run(settings, context):
                 row["error"] = error_text(exc)
                 section.rows.append(row)
                 continue
-            gflops, fraction = fraction_of_yardstick(flops, timing["median_s"], context)
-            row.update({"first_ms": 1000 * timing["first_s"],
-                        "median_ms": 1000 * timing["median_s"],
-                        "ms_per_image": 1000 * timing["median_s"] / batch,
-                        "gflops": gflops, "of_matmul": fraction, "calls": timing["calls"]})
+            row.update(latency_fields(timing, batch, flops, context))
             section.rows.append(row)
     section.notes.append("gflop = analytic model FLOPs per call (convolutions + attention)")
     if not settings.checkpoint:
