@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-# The inference default (gi_tf.inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS; a test keeps
+# The inference default (gi_tf.inference.inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS; a test keeps
 # them equal), repeated here so that the benchmark CLI's --help does not load TensorFlow.
 DEFAULT_CHUNK_ELEMENTS = 2**26
 

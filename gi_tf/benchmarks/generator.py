@@ -37,7 +37,7 @@ def make_generator(settings, dtype=None, attention_chunk_elements=None):
     keras.utils.set_random_seed(settings.seed)
     generator = build_generator(dtype=dtype, attention_chunk_elements=attention_chunk_elements)
     if settings.checkpoint:
-        from gi_tf.checkpoints import load_generator
+        from gi_tf.models.checkpoints import load_generator
 
         trained, _, _ = load_generator(settings.checkpoint)
         generator.set_weights(trained.get_weights())

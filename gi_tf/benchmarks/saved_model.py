@@ -1,4 +1,4 @@
-"""SavedModel latency: export with ``gi_tf.export``, reload, time ``serving_default``.
+"""SavedModel latency: export with ``gi_tf.inference.export``, reload, time ``serving_default``.
 
 The exported signature is what TF Serving and ``gi-inpaint`` run: uint8 RGB image and
 uint8 mask in, uint8 inpainted image and attention map out (pre- and post-processing
@@ -35,14 +35,14 @@ def cases(quick):
 
 
 def export_and_load(generator, directory):
-    """Export with ``gi_tf.export.export_generator``; returns ``(signature, export_s, load_s)``."""
+    """Export with ``gi_tf.inference.export.export_generator``; returns ``(signature, export_s, load_s)``."""
     import tensorflow as tf
 
     try:
-        from gi_tf.config import ModelConfig
-        from gi_tf.export import export_generator
+        from gi_tf.models.config import ModelConfig
+        from gi_tf.inference.export import export_generator
     except ImportError as exc:
-        raise RuntimeError(f"gi_tf.export is unavailable ({exc})") from exc
+        raise RuntimeError(f"gi_tf.inference.export is unavailable ({exc})") from exc
     start = time.perf_counter()
     path = export_generator(generator, ModelConfig(), directory, version=1)
     exported = time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Training step time and images/s at 128^2 and 256^2, batch 1, 4 and 16.
 
-One step is one ``InpaintingGAN.train_step`` (``gi_tf.trainer``): ``critic_steps``
+One step is one ``InpaintingGAN.train_step`` (``gi_tf.training.gan``): ``critic_steps``
 (5, as released) critic updates with gradient penalty, then one generator update,
 each on ``batch`` images. ``images_per_s`` counts generator-update images
 (``batch / step time``); ``updates_images_per_s`` counts every image seen by an update
@@ -34,10 +34,10 @@ def build_step(size, batch, critic_steps, seed):
     import tensorflow as tf
 
     try:
-        from gi_tf.config import ModelConfig
-        from gi_tf.masks import MaskConfig
-        from gi_tf.trainer import build_inpainting_gan
-        from gi_tf.training_config import TrainConfig
+        from gi_tf.models.config import ModelConfig
+        from gi_tf.data.masks import MaskConfig
+        from gi_tf.training.gan import build_inpainting_gan
+        from gi_tf.training.config import TrainConfig
     except ImportError as exc:
         raise RuntimeError(f"the training modules are unavailable ({exc})") from exc
     mask = MaskConfig(box_height=size // 2, box_width=size // 2,

@@ -23,8 +23,8 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values=FLAGS):
     """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
-    from gi_tf.app_logic import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
-    from gi_tf.app_model import QUICKSTART_DIR
+    from gi_tf.app.logic import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
+    from gi_tf.app.model import QUICKSTART_DIR
 
     flags.DEFINE_string(
         "model", None,
@@ -56,7 +56,7 @@ def define_flags(flag_values=FLAGS):
     flags.DEFINE_integer(
         "attention_chunk_elements", None,
         "Bound on the attention's score entries held at once, for checkpoints and the "
-        "untrained fallback (results are unchanged). Default: gi_tf.inference's.",
+        "untrained fallback (results are unchanged). Default: gi_tf.inference.inpainter's.",
         lower_bound=1, flag_values=flag_values)
     flags.register_validator(
         "max_side", lambda side: side == 0 or side >= 8,
@@ -64,8 +64,8 @@ def define_flags(flag_values=FLAGS):
 
 
 def app_config(flag_values=FLAGS):
-    """The :class:`gi_tf.app_logic.AppConfig` the flags describe."""
-    from gi_tf.app_logic import AppConfig
+    """The :class:`gi_tf.app.logic.AppConfig` the flags describe."""
+    from gi_tf.app.logic import AppConfig
 
     return AppConfig(max_side=flag_values.max_side or None,
                      crop_to_hole=flag_values.crop_to_hole,
@@ -79,8 +79,8 @@ def main(argv):
     if importlib.util.find_spec("gradio") is None:  # fail before loading a model
         raise app.UsageError("gi-app needs Gradio, an optional dependency: "
                              "pip install 'gi_tf[app]'")
-    from gi_tf.app import build_app, launch
-    from gi_tf.app_model import choose_model
+    from gi_tf.app.page import build_app, launch
+    from gi_tf.app.model import choose_model
 
     try:
         served = choose_model(FLAGS.model, FLAGS.quickstart_dir, FLAGS.attention_chunk_elements)

@@ -6,8 +6,8 @@ One command on a fresh machine::
     gi-demo --steps=3000           # the same, trained ten times longer
 
 It trains the CPU quickstart preset (``flags/train/quickstart.flags``; the same values
-are built in, see :func:`gi_tf.demo_pipeline.quickstart_config`) on procedural textures
-(:mod:`gi_tf.demo_data`; plus scikit-image's public-domain/CC0 photographs when the
+are built in, see :func:`gi_tf.evaluation.demo.quickstart_config`) on procedural textures
+(:mod:`gi_tf.data.builtin_images`; plus scikit-image's public-domain/CC0 photographs when the
 ``[demo]`` extra is installed) twice, with and without contextual attention; exports
 the full model as a SavedModel; inpaints held-out images with it, the no-attention
 model and OpenCV (Telea, Navier-Stokes); and writes under ``--output_dir`` (default
@@ -19,7 +19,7 @@ model and OpenCV (Telea, Navier-Stokes); and writes under ``--output_dir`` (defa
     eval/metrics.csv, eval/summary.csv, eval/examples.png
     panels/<image>_<mask>.png   input | masked | each method | attention map
 
-and prints the table. See :mod:`gi_tf.demo_pipeline` for the steps.
+and prints the table. See :mod:`gi_tf.evaluation.demo` for the steps.
 """
 
 import datetime
@@ -60,18 +60,18 @@ def define_flags(flag_values=FLAGS):
 
 
 def _use_photos(choice):
-    from gi_tf import demo_data
+    from gi_tf.data import builtin_images
 
-    if choice == "yes" and not demo_data.photos_available():
+    if choice == "yes" and not builtin_images.photos_available():
         raise app.UsageError("--photos=yes needs scikit-image: pip install 'gi_tf[demo]'")
-    return choice == "yes" or (choice == "auto" and demo_data.photos_available())
+    return choice == "yes" or (choice == "auto" and builtin_images.photos_available())
 
 
 def settings_from_flags(flag_values=FLAGS):
-    """A :class:`gi_tf.demo_pipeline.DemoSettings` from parsed flags."""
-    from gi_tf import demo_pipeline
+    """A :class:`gi_tf.evaluation.demo.DemoSettings` from parsed flags."""
+    from gi_tf.evaluation import demo as demo_pipeline
     from gi_tf.cli.evaluate import command_line
-    from gi_tf.evaluation import MASK_KINDS
+    from gi_tf.evaluation.evaluate import MASK_KINDS
 
     fv = flag_values
     if not fv.mask or set(fv.mask) - set(MASK_KINDS):
@@ -96,7 +96,7 @@ def main(argv, flag_values=FLAGS):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from absl import logging
 
-    from gi_tf import demo_pipeline
+    from gi_tf.evaluation import demo as demo_pipeline
 
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress
     demo_pipeline.run_demo(settings_from_flags(flag_values))

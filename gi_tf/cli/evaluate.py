@@ -16,7 +16,7 @@ generated (``--mask=box,free`` with ``--mask_seed``; they are saved to
 Navier-Stokes run on the same inputs. Written to ``--output_dir``: ``metrics.csv``
 (per image), ``summary.csv``, ``metrics.md`` (table method x metric x mask kind) and
 ``examples.png`` (input | masked | each method | attention map); metric definitions in
-:mod:`gi_tf.metrics`.
+:mod:`gi_tf.evaluation.metrics`.
 """
 
 import datetime
@@ -64,8 +64,8 @@ def parse_model_spec(spec):
 
 def build_methods(model_specs, baselines, radius, max_side=None):
     """``{label: method}``: each model (loaded now), then the OpenCV baselines."""
-    from gi_tf.baselines import baseline_methods
-    from gi_tf.evaluation import inpainter_method, load_inpainter
+    from gi_tf.evaluation.baselines import baseline_methods
+    from gi_tf.evaluation.evaluate import inpainter_method, load_inpainter
 
     methods = {}
     for spec in model_specs:
@@ -102,8 +102,8 @@ def _header(fv, methods, num_samples):
 
 def evaluate_folder(fv):
     """Run the evaluation the flags describe; returns the markdown table."""
-    from gi_tf import eval_report
-    from gi_tf import evaluation as ev
+    from gi_tf.evaluation import report as eval_report
+    from gi_tf.evaluation import evaluate as ev
 
     kinds = tuple(fv.mask)
     if not fv.masks and (not kinds or set(kinds) - set(ev.MASK_KINDS)):

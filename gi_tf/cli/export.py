@@ -16,7 +16,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 FLAGS = flags.FLAGS
 
@@ -53,8 +53,8 @@ def export(checkpoint, export_dir, version=None, attention_chunk_elements=DEFAUL
     import os
 
     # Imported here so that --help does not load TensorFlow.
-    from gi_tf import export as export_lib
-    from gi_tf.checkpoints import resolve_checkpoint
+    from gi_tf.inference import export as export_lib
+    from gi_tf.models.checkpoints import resolve_checkpoint
 
     prefix = resolve_checkpoint(checkpoint)  # fail fast, before building anything
     if version is not None:

@@ -11,10 +11,10 @@ Drive serves it, ``checkpoint.txt``) or a prefix such as
 checkpoint plus ``model_config.json`` (and ``tf1_import.json``: source, self-check
 figures, licence), which ``gi-inpaint``, ``gi-export``
 and ``gi_tf.Inpainter.from_checkpoint`` load. The imported model takes and gives
-**RGB** (the released weights are BGR; see :mod:`gi_tf.tf1_names`).
+**RGB** (the released weights are BGR; see :mod:`gi_tf.tf1.names`).
 
 Before writing, the tool runs a numeric self-check (imported model vs. the released
-weights through an independent path, see :func:`gi_tf.tf1_checkpoint.self_check`),
+weights through an independent path, see :func:`gi_tf.tf1.checkpoint.self_check`),
 prints the max difference and refuses to write if it exceeds
 ``--self_check_tolerance``. The released weights are CC BY-NC 4.0 (research and
 education only); the converted checkpoint stays under that licence.
@@ -98,9 +98,9 @@ def import_checkpoint(checkpoint, output, overwrite=False, run_self_check=True,
         absl.app.UsageError: ``output`` is not usable.
     """
     # Imported here so that --help does not load TensorFlow.
-    from gi_tf import tf1_checkpoint
-    from gi_tf.checkpoints import save_generator
-    from gi_tf.config import ModelConfig
+    from gi_tf.tf1 import checkpoint as tf1_checkpoint
+    from gi_tf.models.checkpoints import save_generator
+    from gi_tf.models.config import ModelConfig
     from gi_tf.models.generator import build_generator
 
     prefix = tf1_checkpoint.resolve_tf1_checkpoint(checkpoint)

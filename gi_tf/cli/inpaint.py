@@ -24,7 +24,7 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
-DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26  # = gi_tf.inference's (kept TF-free for --help)
+DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26  # = gi_tf.inference.inpainter's (kept TF-free for --help)
 
 
 def define_flags(flag_values=FLAGS):
@@ -77,16 +77,16 @@ def _mode(flag_values):
 
 
 def build_jobs(flag_values):
-    """The :class:`gi_tf.inpaint_files.Job` list the flags ask for."""
-    from gi_tf import inpaint_files
+    """The :class:`gi_tf.inference.file_jobs.Job` list the flags ask for."""
+    from gi_tf.inference import file_jobs
 
     mode = _mode(flag_values)
     if mode == "single":
-        return [inpaint_files.Job(flag_values.image, flag_values.mask, flag_values.output)]
+        return [file_jobs.Job(flag_values.image, flag_values.mask, flag_values.output)]
     if mode == "folders":
-        return inpaint_files.jobs_from_folders(
+        return file_jobs.jobs_from_folders(
             flag_values.image_dir, flag_values.mask_dir, flag_values.output_dir)
-    return inpaint_files.jobs_from_list(flag_values.list)
+    return file_jobs.jobs_from_list(flag_values.list)
 
 
 class ModelLoadError(RuntimeError):
@@ -95,8 +95,8 @@ class ModelLoadError(RuntimeError):
 
 def check_model_path(path):
     """Raise ``FileNotFoundError`` unless ``path`` holds a SavedModel or a checkpoint."""
-    from gi_tf.checkpoints import resolve_checkpoint
-    from gi_tf.inference import is_saved_model
+    from gi_tf.models.checkpoints import resolve_checkpoint
+    from gi_tf.inference.inpainter import is_saved_model
 
     if not is_saved_model(path):
         try:
@@ -118,7 +118,7 @@ class LazyInpainter:
 
     def __call__(self):
         if self.inpainter is None:
-            from gi_tf.inference import Inpainter
+            from gi_tf.inference.inpainter import Inpainter
 
             print(f"Loading {self.path} ...", flush=True)
             try:
@@ -141,16 +141,16 @@ def run_jobs(jobs, get_inpainter, options):
     """Run every job (progress bar for several); returns the list of JobResults."""
     import keras
 
-    from gi_tf import inpaint_files
+    from gi_tf.inference import file_jobs
 
     if len(jobs) == 1:
-        result = inpaint_files.run_job(get_inpainter, jobs[0], options)
+        result = file_jobs.run_job(get_inpainter, jobs[0], options)
         _report(result)
         return [result]
     progress = keras.utils.Progbar(len(jobs), unit_name="image")
     results = []
     for job in jobs:
-        results.append(inpaint_files.run_job(get_inpainter, job, options))
+        results.append(file_jobs.run_job(get_inpainter, job, options))
         progress.add(1, values=[("failed", sum(not r.ok for r in results))])
     for result in results:
         if result.notes or not result.ok:
@@ -164,7 +164,7 @@ def run_jobs(jobs, get_inpainter, options):
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
-    from gi_tf.inpaint_files import InpaintOptions
+    from gi_tf.inference.file_jobs import InpaintOptions
 
     options = InpaintOptions(policy=flag_values.policy, max_side=flag_values.max_side or None,
                              crop_to_hole=flag_values.crop_to_hole, panel=flag_values.panel)

@@ -6,7 +6,7 @@ Usage::
         --output=data/places2/train --num_shards=64 --verify
 
 writes ``data/places2/train-00000-of-00064.tfrecord`` ... (each record holds an image
-file's original bytes and its name; see :mod:`gi_tf.tfrecords`) and prints their paths.
+file's original bytes and its name; see :mod:`gi_tf.data.tfrecords`) and prints their paths.
 Train from them with ``gi-train --data='data/places2/train-*.tfrecord'``.
 
 The image order is shuffled before sharding (``--shuffle_seed``; -1 keeps the listing
@@ -50,10 +50,10 @@ def main(argv, flag_values=FLAGS):
     """Write the shards, print their paths and the images left out."""
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
-    from gi_tf import data  # imported here so that a bad command line fails fast
-    from gi_tf import tfrecords
+    from gi_tf.data import pipeline  # imported here so that a bad command line fails fast
+    from gi_tf.data import tfrecords
 
-    skipped = data.SkippedImages(max_examples=20)
+    skipped = pipeline.SkippedImages(max_examples=20)
     seed = flag_values.shuffle_seed
     try:
         outputs = tfrecords.write_tfrecords(

@@ -11,8 +11,8 @@ Examples (from the repository root)::
 
     # resume: run the same command again (the newest checkpoint in --model_dir is used)
 
-Flags become :class:`~gi_tf.training_config.TrainConfig`,
-:class:`~gi_tf.config.ModelConfig` and :class:`~gi_tf.data.DataConfig` (flag names
+Flags become :class:`~gi_tf.training.config.TrainConfig`,
+:class:`~gi_tf.models.config.ModelConfig` and :class:`~gi_tf.data.pipeline.DataConfig` (flag names
 equal field names); the library never reads flags. The run records
 ``train_config.json``, ``model_config.json``, ``data_config.json`` and
 ``flags_used.flags`` (repeat with ``--flagfile=<model_dir>/flags_used.flags``) in
@@ -123,11 +123,11 @@ def define_flags(flag_values=flags.FLAGS):
 
 def configs_from_flags(flag_values):
     """``(TrainConfig, ModelConfig, DataConfig)`` from parsed flags (validated)."""
-    from gi_tf.config import ModelConfig
-    from gi_tf.data import DataConfig
-    from gi_tf.training_config import LossConfig
-    from gi_tf.training_config import TrainConfig
-    from gi_tf.training_config import scaled_mask_config
+    from gi_tf.models.config import ModelConfig
+    from gi_tf.data.pipeline import DataConfig
+    from gi_tf.training.config import LossConfig
+    from gi_tf.training.config import TrainConfig
+    from gi_tf.training.config import scaled_mask_config
 
     f = flag_values
     size = f.image_size
@@ -188,7 +188,7 @@ def train_from_flags(flag_values, names=None):
     """Build configs and the strategy from parsed flags, record them, and train.
 
     Returns:
-        :class:`gi_tf.training_loop.TrainResult`.
+        :class:`gi_tf.training.loop.TrainResult`.
 
     Raises:
         app.UsageError: invalid flag values.
@@ -199,9 +199,9 @@ def train_from_flags(flag_values, names=None):
         train_config, model_config, data_config = configs_from_flags(flag_values)
     except ValueError as err:
         raise app.UsageError(str(err)) from err
-    from gi_tf import distribute
-    from gi_tf.loss_checks import NonFiniteLossError
-    from gi_tf.training_loop import train
+    from gi_tf.training import distribute
+    from gi_tf.training.loss_checks import NonFiniteLossError
+    from gi_tf.training.loop import train
 
     strategy = distribute.make_strategy(flag_values.strategy, flag_values.devices)
     model_dir = flag_values.model_dir

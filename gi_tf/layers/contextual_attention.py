@@ -62,7 +62,7 @@ class ContextualAttention(keras.layers.Layer):
         ``(y, offsets)``: ``y`` float ``[B, H, W, C]``, the rebuilt features;
         ``offsets`` int32 ``[B, H/rate, W/rate, 2]`` = (delta row, delta col) from each
         position to its best-matching background patch on the downsampled grid
-        (0 = attends to itself). Visualise with :func:`gi_tf.visualize.offsets_to_rgb`.
+        (0 = attends to itself). Visualise with :func:`gi_tf.utils.visualize.offsets_to_rgb`.
         A sample whose background is entirely hole gives ``y = 0`` and finite offsets.
 
     Example:

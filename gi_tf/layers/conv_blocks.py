@@ -5,7 +5,7 @@ convolution with bias, zero "SAME" padding, ELU unless stated), ``gen_deconv``
 (nearest x2 upsampling then a ``gen_conv``) and ``dis_conv`` (5x5, stride 2,
 leaky ReLU 0.2). Here a network is a list of :class:`ConvSpec` rows built in a loop,
 and every Keras layer takes the name of the original TF1 variable scope, so that
-importing the authors' checkpoints is a lookup table (see ``gi_tf.tf1_checkpoint``).
+importing the authors' checkpoints is a lookup table (see ``gi_tf.tf1.checkpoint``).
 
 Keras' ``padding="same"`` on TF (and JAX) pads stride-2 convolutions asymmetrically
 (0 before, 1 after for a 3x3 kernel on an even input), exactly like TF1.

@@ -65,9 +65,9 @@ def _free_port():
 @pytest.fixture(scope="module")
 def app_url(chromium, tmp_path_factory):
     """``(url, calls)``: the page served with an untrained network; calls = inpaint args."""
-    from gi_tf.app import build_app, launch
-    from gi_tf.app_logic import AppConfig
-    from gi_tf.app_model import choose_model
+    from gi_tf.app.page import build_app, launch
+    from gi_tf.app.logic import AppConfig
+    from gi_tf.app.model import choose_model
 
     served = choose_model(None, quickstart_dir=None)
     calls = []
@@ -220,7 +220,7 @@ def _fetch(page, url):
 
 
 def test_paint_inpaint_and_read_back_the_shown_result(page, app_url, tmp_path):
-    from gi_tf.image_io import write_image_atomic
+    from gi_tf.utils.image_io import write_image_atomic
 
     _, calls = app_url
     calls.clear()
@@ -269,7 +269,7 @@ def test_paint_inpaint_and_read_back_the_shown_result(page, app_url, tmp_path):
 
 
 def test_inpaint_without_a_painted_mask_shows_a_message(page, tmp_path):
-    from gi_tf.image_io import write_image_atomic
+    from gi_tf.utils.image_io import write_image_atomic
 
     uploaded = _test_image()
     _upload(page, write_image_atomic(str(tmp_path / "upload.png"), uploaded))

@@ -64,7 +64,7 @@ def test_hole_level_difference_only_looks_inside_the_hole():
 
 
 def test_default_chunk_is_the_inference_default():
-    from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
     assert common.DEFAULT_CHUNK_ELEMENTS == DEFAULT_ATTENTION_CHUNK_ELEMENTS
     assert common.BenchSettings().chunk_elements == DEFAULT_ATTENTION_CHUNK_ELEMENTS

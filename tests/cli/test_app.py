@@ -37,8 +37,8 @@ def test_bad_flags_are_refused(arg):
 
 
 def test_core_and_app_modules_import_without_gradio():
-    code = ("import sys; import gi_tf, gi_tf.app, gi_tf.app_logic, gi_tf.app_model, "
-            "gi_tf.app_examples, gi_tf.cli.app; "
+    code = ("import sys; import gi_tf, gi_tf.app.page, gi_tf.app.logic, gi_tf.app.model, "
+            "gi_tf.app.examples, gi_tf.cli.app; "
             "assert 'gradio' not in sys.modules, 'gradio imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=app_cli.__file__.rsplit(
         "/gi_tf/", 1)[0])

@@ -6,9 +6,9 @@ import os
 import pytest
 from absl import flags
 
-from gi_tf import demo_data
+from gi_tf.data import builtin_images
 from gi_tf.cli import evaluate
-from gi_tf.image_io import read_image, read_mask, write_image_atomic
+from gi_tf.utils.image_io import read_image, read_mask, write_image_atomic
 
 
 def _run(argv):
@@ -20,8 +20,8 @@ def _run(argv):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from gi_tf.checkpoints import save_generator
-    from gi_tf.config import ModelConfig
+    from gi_tf.models.checkpoints import save_generator
+    from gi_tf.models.config import ModelConfig
     from gi_tf.models.generator import build_generator
 
     directory = str(tmp_path_factory.mktemp("ckpt"))
@@ -33,7 +33,7 @@ def checkpoint(tmp_path_factory):
 def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
     for i in range(2):  # 44 x 40: not a multiple of 8, exercises the padding policy
-        write_image_atomic(str(folder / f"t{i}.png"), demo_data.texture(5, i, 48)[:44, :40])
+        write_image_atomic(str(folder / f"t{i}.png"), builtin_images.texture(5, i, 48)[:44, :40])
     return str(folder)
 
 

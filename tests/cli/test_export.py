@@ -14,10 +14,10 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from gi_tf import inference
-from gi_tf.checkpoints import save_generator
+from gi_tf.inference import inpainter
+from gi_tf.models.checkpoints import save_generator
 from gi_tf.cli import export as export_cli
-from gi_tf.config import ModelConfig
+from gi_tf.models.config import ModelConfig
 from gi_tf.models import build_generator
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -51,7 +51,7 @@ def test_export_goes_to_the_next_free_version(checkpoint_dir, tmp_path, capsys):
     assert info["model_config"] == {"use_attention": False,
                                     "attention_implementation": "batched"}
     assert info["source_checkpoint"] == tf.train.latest_checkpoint(checkpoint_dir)
-    assert info["attention_chunk_elements"] == inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS
+    assert info["attention_chunk_elements"] == inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
 def test_existing_version_is_refused_and_left_alone(checkpoint_dir, tmp_path):
@@ -82,7 +82,7 @@ def test_default_chunk_bound_is_the_librarys():
     flag_values = flags.FlagValues()
     export_cli.define_flags(flag_values)
     assert flag_values["attention_chunk_elements"].default == \
-        inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS
+        inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
 def test_runs_as_a_module():

@@ -15,10 +15,10 @@ import pytest
 from absl import app
 from absl import flags
 
-from gi_tf import tf1_names
-from gi_tf.checkpoints import load_generator
+from gi_tf.tf1 import names
+from gi_tf.models.checkpoints import load_generator
 from gi_tf.cli import import_tf1
-from gi_tf.inference import Inpainter
+from gi_tf.inference.inpainter import Inpainter
 from references import tf1_reference as ref
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,8 +68,8 @@ def test_import_writes_a_checkpoint_that_inpainter_loads(download, tf1_arrays, t
     assert record["source_prefix"] == os.path.join(download, "snap-0")
 
     generator, _, _ = load_generator(output)
-    converted = tf1_names.swap_bgr_rgb(tf1_arrays)
-    for name, variable in tf1_names.tf1_name_table(generator).items():
+    converted = names.swap_bgr_rgb(tf1_arrays)
+    for name, variable in names.tf1_name_table(generator).items():
         np.testing.assert_array_equal(variable.numpy(), converted[name], name)
 
     # Inpainter on RGB == the original test.py on BGR, within one level.

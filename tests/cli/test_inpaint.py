@@ -15,12 +15,12 @@ import pytest
 from absl import app
 from absl import flags
 
-from gi_tf import image_io
-from gi_tf import inpaint_files
-from gi_tf.checkpoints import save_generator
+from gi_tf.utils import image_io
+from gi_tf.inference import file_jobs
+from gi_tf.models.checkpoints import save_generator
 from gi_tf.cli import inpaint as inpaint_cli
-from gi_tf.config import ModelConfig
-from gi_tf.inference import Inpainter
+from gi_tf.models.config import ModelConfig
+from gi_tf.inference.inpainter import Inpainter
 from gi_tf.models import build_generator
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -148,8 +148,8 @@ def test_grey_rgba_and_16_bit_inputs_are_converted_with_a_note(shared_inpainter,
     expected = {grey: np.repeat(image[..., :1], 3, -1), rgba: image, deep: image}
     for path, note in [(grey, "grayscale"), (rgba, "alpha"), (deep, "16-bit")]:
         output = str(tmp_path / "out" / (os.path.basename(path)))
-        result = inpaint_files.run_job(lambda: shared_inpainter,
-                                       inpaint_files.Job(path, mask, output))
+        result = file_jobs.run_job(lambda: shared_inpainter,
+                                       file_jobs.Job(path, mask, output))
         assert result.ok, result.message
         assert any(note in n for n in result.notes)
         known = _mask() < 128
@@ -166,7 +166,7 @@ def test_folder_mode_matches_masks_by_stem(shared_inpainter, tmp_path, capsys):
     jobs = inpaint_cli.build_jobs(flag_values)
     assert [os.path.basename(j.image) for j in jobs] == ["a.png", "b.png", "c.png"]
     results = inpaint_cli.run_jobs(jobs, lambda: shared_inpainter,
-                                   inpaint_files.InpaintOptions(panel=True))
+                                   file_jobs.InpaintOptions(panel=True))
     assert all(r.ok for r in results)
     assert "3 of 3 images written" in capsys.readouterr().out
     assert sorted(os.listdir(tmp_path / "out")) == [
@@ -185,7 +185,7 @@ def test_list_mode_keeps_going_past_a_bad_job(shared_inpainter, tmp_path, capsys
                        f"{good} {mask} {tmp_path / 'o3.jpg'}\n")
     jobs = inpaint_cli.build_jobs(_flag_values("--model=unused", f"--list={listing}"))
     results = inpaint_cli.run_jobs(jobs, lambda: shared_inpainter,
-                                   inpaint_files.InpaintOptions())
+                                   file_jobs.InpaintOptions())
     assert [r.ok for r in results] == [True, False, True]
     captured = capsys.readouterr()
     assert "2 of 3 images written; 1 failed" in captured.out
@@ -198,10 +198,10 @@ def test_list_mode_keeps_going_past_a_bad_job(shared_inpainter, tmp_path, capsys
 
 
 def test_crop_policy_writes_the_originals_size(shared_inpainter, tmp_path):
-    job = inpaint_files.Job(_write(tmp_path / "a.png", _photo(5)),
+    job = file_jobs.Job(_write(tmp_path / "a.png", _photo(5)),
                             _write(tmp_path / "m.png", _mask()), str(tmp_path / "r.png"))
-    result = inpaint_files.run_job(lambda: shared_inpainter, job,
-                                   inpaint_files.InpaintOptions(policy="crop"))
+    result = file_jobs.run_job(lambda: shared_inpainter, job,
+                                   file_jobs.InpaintOptions(policy="crop"))
     assert result.ok, result.message
     assert image_io.read_image(job.output).shape == (24, 40, 3)
 
@@ -236,9 +236,9 @@ def test_runs_as_a_module():
 
 def test_default_chunk_bound_is_the_librarys():
     # The CLI keeps a TF-free copy of the bound (fast --help); it must not drift.
-    from gi_tf import inference
+    from gi_tf.inference import inpainter
 
     flag_values = flags.FlagValues()
     inpaint_cli.define_flags(flag_values)
     assert flag_values["attention_chunk_elements"].default == \
-        inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS
+        inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS

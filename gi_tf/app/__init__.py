@@ -1,0 +1,1 @@
+"""gi-app: the Gradio page, its request logic, model choice and examples."""

@@ -1,0 +1,147 @@
+"""The ``gi-app`` page: paint a hole, see the fill and where it was borrowed from.
+
+Built with Gradio (the optional ``[app]`` extra; the rest of gi_tf never imports it).
+This module only lays out the page and wires events; what a request does lives in
+:mod:`gi_tf.app.logic` (pure NumPy, tested without a browser), which model is served in
+:mod:`gi_tf.app.model`, and the example gallery in :mod:`gi_tf.app.examples`.
+
+Layout::
+
+    title, how-to, model banner (warning when the model is untrained or a quickstart)
+    [image editor: upload / example, brush = hole]  |  [result image] [download button]
+    [Inpaint button]                                |  [attention map] [legend + key]
+    [examples]                                      |
+    status line (what was filled, how, or what is wrong with the request)
+
+Problems a user can cause (no image, nothing painted, everything painted, a huge image,
+an upload that is not an image) come back as a toast and a status line, never as a
+stack trace; unexpected errors are logged in full on the server and summarised on the
+page.
+"""
+
+import logging
+import os
+import tempfile
+
+from gi_tf.app.logic import AppConfig, InputError, handle_request
+
+LEGEND_SIZE = 121
+BRUSH_COLOUR = "#ff00ff"  # only for display: the hole is wherever the brush layer is opaque
+SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "sans-serif")  # no web-font download
+MONO_FONTS = ("ui-monospace", "monospace")
+IMAGE_BUTTONS = ("download", "fullscreen")
+
+INTRO = """# DeepFill v1 inpainting (gi_tf)
+Upload an image or pick an example, paint over what should go with the brush, press
+**Inpaint**. The hole is filled from the rest of the image; the attention map shows
+where each filled pixel was borrowed from."""
+
+LEGEND_TEXT = """**Reading the attention map.** White: the pixel was not filled, or its
+content came from right where it is. A colour: it was borrowed from a patch in that
+direction, stronger colour = farther away (same layout as the disc: the centre is
+white, the rim the farthest offset). Red = from below, light blue = from above,
+yellow = from the right, violet = from the left."""
+
+_log = logging.getLogger(__name__)
+
+
+def import_gradio():
+    """Gradio, or an ImportError saying how to install it."""
+    try:
+        import gradio
+    except ImportError as err:
+        raise ImportError("gi-app needs Gradio, an optional dependency: "
+                          "pip install 'gi_tf[app]'") from err
+    return gradio
+
+
+def write_download(result, directory):
+    """Write the result as ``inpainted.png`` in a fresh folder under ``directory``."""
+    from gi_tf.utils.image_io import write_image_atomic
+
+    folder = tempfile.mkdtemp(prefix="result-", dir=directory)
+    return write_image_atomic(os.path.join(folder, "inpainted.png"), result)
+
+
+def make_handler(gr, inpainter, config, output_dir):
+    """The Inpaint button's function: editor value -> (result, attention, download, status)."""
+
+    def inpaint(value):
+        try:
+            outcome = handle_request(inpainter, value, config)
+            path = write_download(outcome.result, output_dir)
+        except InputError as err:
+            gr.Warning(str(err))
+            return None, None, gr.DownloadButton(value=None, interactive=False), f"⚠️ {err}"
+        except Exception as err:  # pylint: disable=broad-except
+            _log.exception("gi-app: inpainting failed")
+            message = (f"Inpainting failed ({type(err).__name__}: {err}). The server's log "
+                       "has the details.")
+            gr.Warning(message)
+            return None, None, gr.DownloadButton(value=None, interactive=False), f"⚠️ {message}"
+        return (outcome.result, outcome.attention,
+                gr.DownloadButton(value=path, interactive=True), outcome.status)
+
+    return inpaint
+
+
+def build_app(served, config=AppConfig(), work_dir=None):
+    """The page as a ``gr.Blocks`` (not launched).
+
+    Args:
+        served: a :class:`gi_tf.app.model.ServedModel`.
+        config: :class:`gi_tf.app.logic.AppConfig`.
+        work_dir: folder for example images and downloadable results (a new temporary
+            folder by default).
+    """
+    gr = import_gradio()
+    from gi_tf.app.examples import write_examples
+    from gi_tf.utils.visualize import legend_image
+
+    config.validate()
+    work_dir = work_dir or tempfile.mkdtemp(prefix="gi_app_")
+    examples = write_examples(os.path.join(work_dir, "examples"))
+    output_dir = os.path.join(work_dir, "results")
+    os.makedirs(output_dir, exist_ok=True)
+
+    with gr.Blocks(title="gi_tf inpainting", analytics_enabled=False) as page:
+        gr.Markdown(INTRO)
+        gr.Markdown(served.banner(), elem_id="model-banner")
+        with gr.Row():
+            with gr.Column():
+                editor = gr.ImageEditor(
+                    label="Image (the brush paints the hole)", type="numpy",
+                    image_mode="RGBA", sources=("upload", "clipboard"), format="png",
+                    brush=gr.Brush(colors=[BRUSH_COLOUR], color_mode="fixed"),
+                    layers=False, transforms=("crop",), elem_id="editor")
+                button = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
+                gr.Examples(examples=[[path] for path in examples], inputs=[editor],
+                            label="Examples (held-out images, never used for training)")
+            with gr.Column():
+                result = gr.Image(label="Result", type="numpy", format="png",
+                                  interactive=False, buttons=list(IMAGE_BUTTONS),
+                                  elem_id="result")
+                download = gr.DownloadButton("Download result (PNG)", interactive=False,
+                                             elem_id="download")
+                attention = gr.Image(label="Attention map (where the fill came from)",
+                                     type="numpy", format="png", interactive=False,
+                                     buttons=list(IMAGE_BUTTONS), elem_id="attention")
+                with gr.Row():
+                    gr.Image(value=legend_image(LEGEND_SIZE), label="Legend", format="png",
+                             interactive=False, show_label=False, buttons=[],
+                             height=LEGEND_SIZE, width=LEGEND_SIZE, elem_id="legend")
+                    gr.Markdown(LEGEND_TEXT)
+        status = gr.Markdown(elem_id="status")
+        button.click(make_handler(gr, served.inpainter, config, output_dir), inputs=[editor],
+                     outputs=[result, attention, download, status], concurrency_limit=1)
+    return page
+
+
+def launch(page, host="127.0.0.1", port=7860, block=True):
+    """Serve ``page`` on ``host:port``; returns once serving when ``block`` is False."""
+    gr = import_gradio()
+    theme = gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS))
+    page.queue(default_concurrency_limit=1)
+    return page.launch(server_name=host, server_port=port, prevent_thread_lock=not block,
+                       share=False, inbrowser=False, show_error=False, ssr_mode=False,
+                       quiet=not block, theme=theme)

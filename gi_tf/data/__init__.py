@@ -1,0 +1,1 @@
+"""Training inputs: image sources, the tf.data pipeline, TFRecords, built-in images, masks."""

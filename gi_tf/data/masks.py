@@ -1,0 +1,351 @@
+"""Training masks: random boxes (DeepFill v1), brush strokes (DeepFill v2 style) or a mix.
+
+Every mask is float32 ``[B, H, W, 1]`` with **1 = hole** and 0 = known pixel. Boxes are
+int32 ``[B, 4]`` rows ``(top, left, height, width)`` in pixels.
+
+:func:`sample_masks` is the entry point: it draws a batch of holes for a
+:class:`MaskConfig` and returns the box the local critic should see for each sample
+(the drawn box for box masks, the tight bounding box of the hole for free-form masks);
+:func:`crop_bboxes` cuts those boxes out and resizes them to the local critic's size
+with ``tf.image.crop_and_resize``, so box and free-form masks share one code path.
+
+All randomness comes from the ``seed`` argument and stateless ``tf.random`` ops
+(:mod:`gi_tf.ops.seeds`), so the same seed always gives the same masks, in eager mode,
+inside a ``tf.function`` train step and under ``tf.distribute``. ``seed`` may be an int,
+a ``[2]`` integer tensor, or a ``keras.random.SeedGenerator`` (one ``next()`` is drawn).
+Under a distribution strategy either fold the replica id into the seed
+(``tf.random.experimental.stateless_fold_in(seed, replica_id)``) so replicas draw
+different masks, or draw the global batch on every replica and slice it.
+
+Differences from the released v1.0.0 code (``random_bbox`` + ``bbox2mask``), on purpose:
+masks are drawn per sample (the original draws one box and one shrink per batch;
+``MaskConfig(per_sample=False)`` gives that back), and the shrink is drawn with
+stateless TF ops instead of NumPy's global generator inside a ``py_func``.
+"""
+
+import dataclasses
+import math
+
+import tensorflow as tf
+
+from gi_tf.data.brush_strokes import free_form_mask
+from gi_tf.ops.seeds import as_seed
+from gi_tf.ops.seeds import split_seed as _split
+
+# Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
+# source conversion keeps tracing inside train steps and tf.data fast.
+_plain_tf = tf.autograph.experimental.do_not_convert
+
+__all__ = [
+    "MaskConfig", "as_seed", "bbox_to_crop_boxes", "bbox_to_mask", "crop_bboxes",
+    "free_form_mask", "hole_bounding_boxes", "mixed_mask", "random_bbox", "sample_masks",
+]
+
+_KINDS = ("box", "free", "mixed")
+
+
+@_plain_tf
+def random_bbox(batch, image_height, image_width, box_height, box_width, margins, seed):
+    """Draw one box position per sample, as ``random_bbox`` of the released code.
+
+    ``top`` is uniform in ``[v_margin, image_height - v_margin - box_height)`` (upper bound
+    excluded, as ``tf.random_uniform`` in the original) and ``left`` likewise.
+
+    Args:
+        batch: int or scalar int tensor, number of samples B.
+        image_height: int, image height H.
+        image_width: int, image width W.
+        box_height: int, box height (128 in the released config).
+        box_width: int, box width.
+        margins: ``(vertical, horizontal)`` ints, minimal distance to the image border.
+        seed: int, ``[2]`` int tensor, or ``keras.random.SeedGenerator``.
+
+    Returns:
+        int32 ``[B, 4]`` rows ``(top, left, box_height, box_width)``.
+
+    Raises:
+        ValueError: if the box and margins leave no valid position.
+    """
+    v_margin, h_margin = margins
+    max_top = image_height - v_margin - box_height
+    max_left = image_width - h_margin - box_width
+    if max_top <= v_margin or max_left <= h_margin:
+        raise ValueError(
+            f"box {box_height}x{box_width} with margins {tuple(margins)} does not fit a "
+            f"{image_height}x{image_width} image (need H - 2*v_margin > box_height)")
+    seed_top, seed_left = _split(seed, 2)
+    shape = tf.reshape(tf.cast(batch, tf.int32), [1])
+    top = tf.random.stateless_uniform(shape, seed_top, v_margin, max_top, tf.int32)
+    left = tf.random.stateless_uniform(shape, seed_left, h_margin, max_left, tf.int32)
+    size = tf.ones_like(top)
+    return tf.stack([top, left, size * box_height, size * box_width], axis=1)
+
+
+@_plain_tf
+def _rectangles(tops, lefts, bottoms, rights, height, width):
+    """float32 ``[B, H, W, 1]`` with ones in rows ``[top, bottom)`` x cols ``[left, right)``."""
+    rows = tf.range(height)[None, :, None]
+    cols = tf.range(width)[None, None, :]
+    inside = ((rows >= tops[:, None, None]) & (rows < bottoms[:, None, None])
+              & (cols >= lefts[:, None, None]) & (cols < rights[:, None, None]))
+    return tf.cast(inside, tf.float32)[..., None]
+
+
+@_plain_tf
+def bbox_to_mask(bboxes, image_height, image_width, max_delta_height, max_delta_width, seed):
+    """Rasterise boxes into holes, shrinking each box by a random margin per side.
+
+    Per sample ``dh`` is uniform in ``0 .. max_delta_height // 2`` (inclusive) and ``dw``
+    in ``0 .. max_delta_width // 2``; the hole covers rows ``[top + dh, top + h - dh)`` and
+    cols ``[left + dw, left + w - dw)``, as ``bbox2mask`` of the released code.
+
+    Args:
+        bboxes: int32 ``[B, 4]`` rows ``(top, left, height, width)``.
+        image_height: int, H.
+        image_width: int, W.
+        max_delta_height: int >= 0, total vertical shrink range (32 released; 0 = none).
+        max_delta_width: int >= 0, total horizontal shrink range.
+        seed: int, ``[2]`` int tensor, or ``keras.random.SeedGenerator``.
+
+    Returns:
+        float32 ``[B, H, W, 1]``, 1 = hole.
+    """
+    bboxes = tf.cast(bboxes, tf.int32)
+    shape = tf.shape(bboxes)[:1]
+    seed_h, seed_w = _split(seed, 2)
+    dh = tf.random.stateless_uniform(shape, seed_h, 0, max_delta_height // 2 + 1, tf.int32)
+    dw = tf.random.stateless_uniform(shape, seed_w, 0, max_delta_width // 2 + 1, tf.int32)
+    top, left, h, w = tf.unstack(bboxes, axis=1)
+    return _rectangles(top + dh, left + dw, top + h - dh, left + w - dw,
+                       image_height, image_width)
+
+
+@_plain_tf
+def hole_bounding_boxes(holes):
+    """Tight bounding box of each sample's hole pixels.
+
+    Args:
+        holes: float ``[B, H, W, 1]``, 1 = hole.
+
+    Returns:
+        int32 ``[B, 4]`` rows ``(top, left, height, width)``; the full image
+        ``(0, 0, H, W)`` for a sample without hole pixels.
+    """
+    present = tf.cast(holes, tf.float32)[..., 0] > 0.5
+    shape = tf.shape(present)
+
+    def extent(any_along, size):
+        index = tf.range(size)[None, :]
+        start = tf.reduce_min(tf.where(any_along, index, size), axis=1)
+        stop = tf.reduce_max(tf.where(any_along, index + 1, 0), axis=1)
+        empty = stop <= start
+        return tf.where(empty, 0, start), tf.where(empty, size, stop - start)
+
+    top, box_height = extent(tf.reduce_any(present, axis=2), shape[1])
+    left, box_width = extent(tf.reduce_any(present, axis=1), shape[2])
+    return tf.stack([top, left, box_height, box_width], axis=1)
+
+
+@_plain_tf
+def mixed_mask(box_holes, free_holes, free_ratio, seed):
+    """Choose per sample between a box hole and a free-form hole.
+
+    Args:
+        box_holes: float ``[B, H, W, 1]``.
+        free_holes: float ``[B, H, W, 1]``.
+        free_ratio: float in ``[0, 1]``, probability of the free-form hole.
+        seed: int, ``[2]`` int tensor, or ``keras.random.SeedGenerator``.
+
+    Returns:
+        ``(holes, is_free)``: float32 ``[B, H, W, 1]`` and bool ``[B]``.
+    """
+    batch = tf.shape(box_holes)[:1]
+    is_free = tf.random.stateless_uniform(batch, as_seed(seed)) < free_ratio
+    holes = tf.where(is_free[:, None, None, None], free_holes, box_holes)
+    return holes, is_free
+
+
+@_plain_tf
+def bbox_to_crop_boxes(bboxes, height, width):
+    """Normalised boxes for ``tf.image.crop_and_resize`` that hit pixel centres exactly.
+
+    Row ``(top, left, h, w)`` becomes ``(top/(H-1), left/(W-1), (top+h-1)/(H-1),
+    (left+w-1)/(W-1))``; with ``crop_size = (h, w)`` the crop samples exactly rows
+    ``top .. top+h-1`` and cols ``left .. left+w-1``. ``crop_and_resize`` computes the
+    sample positions in float32, so with ``method="bilinear"`` they land up to about
+    ``3e-5`` px off the pixel centres (crop values off by up to ``3e-5`` times the
+    neighbour difference); with ``method="nearest"`` the crop is the exact slice.
+
+    Args:
+        bboxes: int ``[B, 4]`` rows ``(top, left, height, width)``.
+        height: int or scalar int tensor, image height H (>= 2).
+        width: int or scalar int tensor, image width W (>= 2).
+
+    Returns:
+        float32 ``[B, 4]`` rows ``(y1, x1, y2, x2)``.
+
+    Example:
+        >>> bbox_to_crop_boxes([[0, 2, 3, 3]], 5, 5).numpy().tolist()
+        [[0.0, 0.5, 0.5, 1.0]]
+    """
+    top, left, h, w = tf.unstack(tf.cast(bboxes, tf.float32), axis=1)
+    scale_y = 1.0 / (tf.cast(height, tf.float32) - 1.0)
+    scale_x = 1.0 / (tf.cast(width, tf.float32) - 1.0)
+    return tf.stack([top * scale_y, left * scale_x,
+                     (top + h - 1.0) * scale_y, (left + w - 1.0) * scale_x], axis=1)
+
+
+@_plain_tf
+def crop_bboxes(images, bboxes, crop_height, crop_width, method="nearest"):
+    """Crop each sample's box and resize it to ``crop_height x crop_width``.
+
+    With boxes of exactly the crop size and ``method="nearest"`` this is exactly the pixel
+    slice of the released ``local_patch``; free-form hole boxes of other sizes are
+    resized. Gradients flow back to ``images`` with either method.
+
+    Args:
+        images: float ``[B, H, W, C]``.
+        bboxes: int ``[B, 4]`` rows ``(top, left, height, width)``.
+        crop_height: int.
+        crop_width: int.
+        method: ``"nearest"`` (default; exact for same-size boxes) or ``"bilinear"``.
+
+    Returns:
+        float32 ``[B, crop_height, crop_width, C]``.
+    """
+    shape = tf.shape(images)
+    height = images.shape[1] if images.shape[1] is not None else shape[1]
+    width = images.shape[2] if images.shape[2] is not None else shape[2]
+    boxes = bbox_to_crop_boxes(bboxes, height, width)
+    indices = tf.range(tf.shape(images)[0])
+    return tf.image.crop_and_resize(images, boxes, indices, (crop_height, crop_width),
+                                    method=method)
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskConfig:
+    """How training masks are drawn.
+
+    Attributes:
+        kind: ``"box"`` (DeepFill v1), ``"free"`` (brush strokes) or ``"mixed"``.
+        box_height: int, box height in pixels (128 released).
+        box_width: int, box width in pixels (128 released).
+        max_delta_height: int >= 0, total shrink range of the hole inside the box; each
+            side shrinks by ``0 .. max_delta_height // 2`` (32 released).
+        max_delta_width: int >= 0, horizontal counterpart.
+        vertical_margin: int >= 0, minimal distance of the box to the top/bottom border.
+        horizontal_margin: int >= 0, minimal distance to the left/right border.
+        free_ratio: float in ``[0, 1]``, share of free-form masks when ``kind="mixed"``.
+        per_sample: bool; False draws one mask per batch and repeats it (the original).
+        max_strokes, min_segments, max_segments, min_stroke_width, max_stroke_width,
+        mean_segment_length, mean_angle, angle_range, flip_strokes: brush parameters,
+            see :func:`gi_tf.data.brush_strokes.free_form_mask` (``flip_strokes`` is its
+            ``flip``).
+    """
+
+    kind: str = "box"
+    box_height: int = 128
+    box_width: int = 128
+    max_delta_height: int = 32
+    max_delta_width: int = 32
+    vertical_margin: int = 0
+    horizontal_margin: int = 0
+    free_ratio: float = 0.5
+    per_sample: bool = True
+    max_strokes: int = 3
+    min_segments: int = 4
+    max_segments: int = 11
+    min_stroke_width: float = 12 / 256
+    max_stroke_width: float = 40 / 256
+    mean_segment_length: float = 1 / 8
+    mean_angle: float = 2 * math.pi / 5
+    angle_range: float = 2 * math.pi / 15
+    flip_strokes: bool = True
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
+        def fail(field, rule):
+            raise ValueError(f"MaskConfig.{field}={getattr(self, field)!r}: {rule}")
+
+        if self.kind not in _KINDS:
+            fail("kind", f"must be one of {_KINDS}")
+        for field in ("box_height", "box_width", "max_strokes", "min_segments"):
+            if getattr(self, field) < 1:
+                fail(field, "must be >= 1")
+        for field in ("max_delta_height", "max_delta_width", "vertical_margin",
+                      "horizontal_margin", "angle_range"):
+            if getattr(self, field) < 0:
+                fail(field, "must be >= 0")
+        if self.max_delta_height >= self.box_height:
+            fail("max_delta_height", "must be < box_height")
+        if self.max_delta_width >= self.box_width:
+            fail("max_delta_width", "must be < box_width")
+        if not 0.0 <= self.free_ratio <= 1.0:
+            fail("free_ratio", "must be in [0, 1]")
+        if self.max_segments < self.min_segments:
+            fail("max_segments", "must be >= min_segments")
+        if not 0.0 < self.min_stroke_width <= self.max_stroke_width:
+            fail("min_stroke_width", "must be in (0, max_stroke_width]")
+        if self.mean_segment_length < 0:
+            fail("mean_segment_length", "must be >= 0")
+        return self
+
+    def check_image_size(self, height, width):
+        """Raise ``ValueError`` if boxes cannot be placed in a ``height x width`` image."""
+        if self.kind == "free":
+            return
+        if height - 2 * self.vertical_margin <= self.box_height:
+            raise ValueError(
+                f"MaskConfig.box_height={self.box_height} (+2*vertical_margin="
+                f"{self.vertical_margin}) must be < image height {height}")
+        if width - 2 * self.horizontal_margin <= self.box_width:
+            raise ValueError(
+                f"MaskConfig.box_width={self.box_width} (+2*horizontal_margin="
+                f"{self.horizontal_margin}) must be < image width {width}")
+
+
+@_plain_tf
+def sample_masks(config, batch, height, width, seed):
+    """Draw a batch of holes and the boxes the local critic should crop.
+
+    For box masks the box is the drawn ``box_height x box_width`` box (not the shrunk
+    hole), as the released code crops it; for free-form masks it is the hole's tight
+    bounding box (:func:`hole_bounding_boxes`). Crop with :func:`crop_bboxes`.
+
+    Args:
+        config: :class:`MaskConfig`.
+        batch: int or scalar int tensor, B.
+        height: int, H.
+        width: int, W.
+        seed: int, ``[2]`` int tensor, or ``keras.random.SeedGenerator``.
+
+    Returns:
+        ``(holes, bboxes)``: float32 ``[B, H, W, 1]`` (1 = hole) and int32 ``[B, 4]``
+        rows ``(top, left, height, width)``.
+    """
+    config.validate().check_image_size(height, width)
+    draws = batch if config.per_sample else 1
+    seeds = _split(seed, 4)
+    if config.kind in ("box", "mixed"):
+        box_bboxes = random_bbox(draws, height, width, config.box_height, config.box_width,
+                                 (config.vertical_margin, config.horizontal_margin), seeds[0])
+        box_holes = bbox_to_mask(box_bboxes, height, width, config.max_delta_height,
+                                 config.max_delta_width, seeds[1])
+    if config.kind in ("free", "mixed"):
+        free_holes = free_form_mask(
+            draws, height, width, seeds[2], max_strokes=config.max_strokes,
+            min_segments=config.min_segments, max_segments=config.max_segments,
+            min_stroke_width=config.min_stroke_width, max_stroke_width=config.max_stroke_width,
+            mean_segment_length=config.mean_segment_length, mean_angle=config.mean_angle,
+            angle_range=config.angle_range, flip=config.flip_strokes)
+    if config.kind == "box":
+        holes, bboxes = box_holes, box_bboxes
+    elif config.kind == "free":
+        holes, bboxes = free_holes, hole_bounding_boxes(free_holes)
+    else:
+        holes, is_free = mixed_mask(box_holes, free_holes, config.free_ratio, seeds[3])
+        bboxes = tf.where(is_free[:, None], hole_bounding_boxes(free_holes), box_bboxes)
+    if not config.per_sample:
+        holes = tf.tile(holes, tf.stack([batch, 1, 1, 1]))
+        bboxes = tf.tile(bboxes, tf.stack([batch, 1]))
+    return holes, bboxes

@@ -1,0 +1,99 @@
+"""Which images a training source string names: folders, ``.flist`` files, TFRecord globs.
+
+A *source* is what ``gi-train --data`` takes (``DataConfig.source``):
+
+* a folder, searched recursively for :data:`IMAGE_EXTENSIONS` (any case);
+* a ``.flist`` file, one image path per line, as the original's ``DATA_FLIST``;
+* a TFRecord glob containing ``.tfrecord`` (shards written by ``gi-make-tfrecords``);
+* ``builtin:textures`` or ``builtin:textures:<count>``: procedural textures
+  (:func:`gi_tf.data.builtin_images.texture`), no files at all.
+
+Nothing here opens an image; :mod:`gi_tf.data.pipeline` reads and decodes them.
+"""
+
+import os
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+BUILTIN_TEXTURES = "builtin:textures"
+DEFAULT_TEXTURE_COUNT = 1024
+
+
+def source_kind(source):
+    """``"builtin"``, ``"tfrecord"``, ``"flist"`` or ``"folder"`` for a source string."""
+    if source.startswith("builtin:"):
+        return "builtin"
+    if ".tfrecord" in os.path.basename(source):
+        return "tfrecord"
+    if source.endswith(".flist"):
+        return "flist"
+    return "folder"
+
+
+def _flist_root(flist, lines):
+    """Folder the relative paths of a ``.flist`` are relative to (see list_image_files)."""
+    own = os.path.dirname(os.path.abspath(flist))
+    relative = next((line for line in lines if not os.path.isabs(line)), None)
+    if relative is None or os.path.exists(os.path.join(own, relative)):
+        return own
+    return os.getcwd() if os.path.exists(relative) else own
+
+
+def list_image_files(source):
+    """List the images of a folder tree or a ``.flist`` file.
+
+    Args:
+        source: str, a folder (searched recursively for ``IMAGE_EXTENSIONS``, any
+            case, following symbolic links) or a ``.flist`` file: one image path per
+            line, blank lines ignored. Relative paths are relative to the ``.flist``'s
+            folder, unless the first relative path exists only relative to the
+            working directory (as the original's lists usually are written), then to
+            the working directory.
+
+    Returns:
+        list of str paths (sorted for folders, file order for ``.flist``). Paths listed
+        in a ``.flist`` are not opened here; missing ones are skipped and counted later.
+
+    Raises:
+        FileNotFoundError: if ``source`` does not exist.
+        ValueError: if it holds no images.
+    """
+    if source.endswith(".flist"):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"file list not found: {source}")
+        with open(source, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+        if not lines:
+            raise ValueError(f"file list is empty: {source}")
+        root = _flist_root(source, lines)
+        return [os.path.join(root, line) for line in lines]
+    if not os.path.isdir(source):
+        raise FileNotFoundError(
+            f"image source not found (expected a folder, a .flist file, a TFRecord glob "
+            f"or '{BUILTIN_TEXTURES}'): {source}")
+    paths = []
+    for folder, _, names in os.walk(source, followlinks=True):
+        paths.extend(os.path.join(folder, name) for name in names
+                     if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not paths:
+        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {source}")
+    return sorted(paths)
+
+
+def list_tfrecord_files(pattern):
+    """Sorted files matching a TFRecord glob; ``FileNotFoundError`` naming it if none."""
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no TFRecord files match: {pattern}")
+    return files
+
+
+def texture_count(source):
+    """Image count of a ``builtin:textures[:N]`` source."""
+    name, _, count = source.partition(":")[2].partition(":")
+    if f"builtin:{name}" != BUILTIN_TEXTURES or not (count == "" or count.isdigit()) \
+            or count == "0":
+        raise ValueError(f"DataConfig.source={source!r}: unknown built-in dataset "
+                         f"(use '{BUILTIN_TEXTURES}' or '{BUILTIN_TEXTURES}:<count>')")
+    return int(count) if count else DEFAULT_TEXTURE_COUNT

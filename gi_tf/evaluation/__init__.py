@@ -1,0 +1,1 @@
+"""Evaluation: metrics, OpenCV baselines, the evaluation loop, reports and the demo."""

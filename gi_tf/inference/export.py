@@ -1,0 +1,217 @@
+"""Export a generator as a SavedModel for TF Serving and ``tf.saved_model.load``.
+
+Three signatures, all with dynamic batch, height and width, all bodies taken from
+:mod:`gi_tf.inference.preprocessing` (so they agree with ``Inpainter`` and ``gi-inpaint``):
+
+* ``serving_default``: ``image`` uint8 [N,H,W,3] RGB, ``mask`` uint8 [N,H,W,1]
+  (>= 128 = hole) -> ``inpainted`` uint8 [N,H,W,3], ``attention`` uint8 [N,H,W,3];
+* ``inpaint_float``: ``image`` float32 [N,H,W,3] in [-1, 1], ``mask`` float32
+  [N,H,W,1] (> 0.5 = hole) -> ``inpainted`` float32 [N,H,W,3] in [-1, 1], ``offsets``
+  int32 [N,ceil(H/8),ceil(W/8),2];
+* ``inpaint_encoded``: ``image_bytes`` string [N] (PNG/JPEG/BMP/GIF), ``mask_bytes``
+  string [N] (hole where blue >= 128) -> ``inpainted_bytes``, ``attention_bytes``
+  string [N] (PNG; the ``_bytes`` suffix makes TF Serving's REST API return base64).
+
+``export/signatures.json`` in the repository is this contract in machine-readable form
+(a test compares it with an exported model).
+
+Layout: ``<export_base>/<version>/`` (TF Serving's), holding ``saved_model.pb``,
+``variables/`` and ``assets.extra/{model_config.json, export_info.json}``. A version is
+written into a hidden temporary sibling directory and renamed into place, so an
+interrupted export never leaves a half-written version that TF Serving could pick up.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from gi_tf.inference import preprocessing
+from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+SIGNATURE_KEYS = ("serving_default", "inpaint_float", "inpaint_encoded")
+EXTRA_DIR = "assets.extra"
+EXPORT_INFO_FILE = "export_info.json"
+
+
+def endpoints(generator):
+    """``{signature key: (python function, input_signature)}`` for the three endpoints."""
+    return {
+        "serving_default": (
+            lambda image, mask: preprocessing.inpaint_uint8(generator, image, mask),
+            [preprocessing.IMAGE_SPEC, preprocessing.MASK_SPEC]),
+        "inpaint_float": (
+            lambda image, mask: preprocessing.inpaint_float(generator, image, mask),
+            [preprocessing.FLOAT_IMAGE_SPEC, preprocessing.FLOAT_MASK_SPEC]),
+        "inpaint_encoded": (
+            lambda image_bytes, mask_bytes: preprocessing.inpaint_encoded(
+                generator, image_bytes, mask_bytes),
+            [preprocessing.IMAGE_BYTES_SPEC, preprocessing.MASK_BYTES_SPEC]),
+    }
+
+
+def in_memory_functions(generator):
+    """The endpoints as ``tf.function``s without saving (what tests compare against)."""
+    return {key: tf.function(fn, input_signature=signature)
+            for key, (fn, signature) in endpoints(generator).items()}
+
+
+def save_archive(generator, directory):
+    """Write the SavedModel with :class:`keras.export.ExportArchive`.
+
+    ExportArchive stores the generator's variables as plain ``tf.Variable``s, which the
+    TF1-style loaders (TF Serving, ``saved_model_cli run``) restore.
+    """
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    for key, (fn, signature) in endpoints(generator).items():
+        archive.add_endpoint(key, fn, input_signature=signature)
+    archive.write_out(directory, verbose=False)
+
+
+def existing_versions(export_base):
+    """Sorted integer version directory names in ``export_base`` (empty if missing)."""
+    if not os.path.isdir(export_base):
+        return []
+    return sorted(int(name) for name in os.listdir(export_base) if name.isdigit())
+
+
+def next_version(export_base):
+    """1 + the highest integer directory name in ``export_base`` (1 when there is none)."""
+    return max(existing_versions(export_base), default=0) + 1
+
+
+def check_version(version):
+    """``version`` as a positive int (TF Serving's directory names), else ValueError."""
+    if isinstance(version, bool) or int(version) != version or int(version) < 1:
+        raise ValueError(f"version must be a positive integer (TF Serving's layout); "
+                         f"got {version!r}")
+    return int(version)
+
+
+def _directory_mode():
+    """0o777 minus the umask (what os.makedirs gives), read without changing the umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o777 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o755
+
+
+def write_extras(directory, model_config, info):
+    """Write ``model_config.json`` and ``export_info.json`` into ``directory/assets.extra``."""
+    extra = os.path.join(directory, EXTRA_DIR)
+    os.makedirs(extra, exist_ok=True)
+    model_config.write(extra)
+    with open(os.path.join(extra, EXPORT_INFO_FILE), "w") as f:
+        json.dump(info, f, indent=2, sort_keys=True)
+
+
+def _export_info(model_config, version, source, attention_chunk_elements):
+    import keras
+
+    from gi_tf import __version__
+
+    return {
+        "gi_tf_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "source_checkpoint": None if source is None else os.fspath(source),
+        "model_config": model_config.to_dict(),
+        "attention_chunk_elements": attention_chunk_elements,
+        "version": version,
+        "signatures": list(SIGNATURE_KEYS),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+    }
+
+
+def export_generator(generator, model_config, export_base, version=None, source=None):
+    """Write ``generator`` as ``<export_base>/<version>/``; returns that path.
+
+    Args:
+        generator: a built generator with its weights.
+        model_config: its :class:`gi_tf.models.config.ModelConfig` (written to assets.extra).
+        export_base: TF Serving's model base path; created if missing.
+        version: positive int; default the next free integer (:func:`next_version`).
+        source: recorded in ``export_info.json`` (e.g. the checkpoint prefix).
+
+    Raises:
+        FileExistsError: ``<export_base>/<version>`` already exists.
+        ValueError: ``version`` is not a positive integer.
+    """
+    export_base = os.path.abspath(os.fspath(export_base))
+    version = next_version(export_base) if version is None else check_version(version)
+    final = os.path.join(export_base, str(version))
+    if os.path.exists(final):
+        raise FileExistsError(f"export version {final!r} already exists; pick another --version "
+                              "or leave it out to use the next free one")
+    os.makedirs(export_base, exist_ok=True)
+    # Hidden sibling (TF Serving only loads all-digit names); renamed when complete.
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    try:
+        save_archive(generator, tmp)
+        write_extras(tmp, model_config, _export_info(
+            model_config, version, source, generator.attention_chunk_elements))
+        if os.path.exists(final):
+            raise FileExistsError(f"export version {final!r} appeared while exporting")
+        os.chmod(tmp, _directory_mode())  # mkdtemp's 0700 would hide it from a server user
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def export_saved_model(checkpoint_path, export_base, version=None,
+                       attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+    """Export a gi_tf checkpoint as a TF Serving version directory.
+
+    Args:
+        checkpoint_path: a checkpoint prefix, or a directory whose latest checkpoint is
+            used (``gi-train``'s ``--model_dir``, ``gi-import-tf1``'s output).
+        export_base: the model base path; the SavedModel goes to
+            ``<export_base>/<version>/``.
+        version: positive int, default the next free integer.
+        attention_chunk_elements: bound on the attention's score entries per sample,
+            baked into the graph (bounded memory for large images, same results); None
+            never chunks.
+
+    Returns:
+        The path of the written version directory.
+    """
+    from gi_tf.models.checkpoints import load_generator
+
+    generator, model_config, prefix = load_generator(
+        checkpoint_path, attention_chunk_elements=attention_chunk_elements)
+    return export_generator(generator, model_config, export_base, version=version, source=prefix)
+
+
+def _spec_dict(spec):
+    shape = [-1 if d is None else int(d) for d in spec.shape.as_list()]
+    return {"dtype": spec.dtype.name, "shape": shape}
+
+
+def describe_signatures(loaded):
+    """``{key: {"inputs": {name: {dtype, shape}}, "outputs": {...}}}`` of a loaded SavedModel.
+
+    Shapes use -1 for dynamic dimensions, as ``export/signatures.json`` and
+    ``saved_model_cli show`` do.
+    """
+    description = {}
+    for key, function in loaded.signatures.items():
+        _, inputs = function.structured_input_signature
+        description[key] = {
+            "inputs": {name: _spec_dict(spec) for name, spec in sorted(inputs.items())},
+            "outputs": {name: _spec_dict(spec)
+                        for name, spec in sorted(function.structured_outputs.items())},
+        }
+    return description

@@ -1,0 +1,263 @@
+"""``Inpainter``: inpaint uint8 RGB images of any size with a trained DeepFill v1 model.
+
+Built from an exported SavedModel (:meth:`Inpainter.load`) or from a gi_tf checkpoint
+(:meth:`Inpainter.from_checkpoint`); either way the network runs the graph pipeline of
+:mod:`gi_tf.inference.preprocessing` (the ``serving_default`` signature), so results agree with
+``gi-inpaint`` and TF Serving. This module adds the NumPy side: argument checks, the
+original's ``"crop"`` policy, empty / full masks, and the large-image strategies of
+:mod:`gi_tf.inference.large_images`.
+"""
+
+import os
+
+import numpy as np
+
+from gi_tf.inference.large_images import DEFAULT_MARGIN, inpaint_large, validate_strategy
+from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE, MASK_THRESHOLD, POLICIES, SIZE_MULTIPLE
+# Re-exported: the graph pipelines live in gi_tf.inference.preprocessing.
+from gi_tf.inference.preprocessing import inpaint_float, inpaint_uint8, make_uint8_function  # noqa: F401
+
+# Bound on the attention's score entries per sample before it is computed in chunks
+# of grid rows (see gi_tf.layers.attention_chunked). With 2**26 (256 MB of float32 scores)
+# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 24 grid rows and a
+# landscape 1920 x 1080 in chunks of 1 row (+ 8 halo rows: 9x the matching work, still
+# faster than 2**27 was). Peak memory and time: WORKSPACE.md and export/README.md.
+DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26
+
+
+def as_batch(image, mask):
+    """Check user arrays; returns ``(image uint8 [N,H,W,3], holes bool [N,H,W], batched)``.
+
+    Args:
+        image: uint8 RGB ``[H, W, 3]`` or ``[N, H, W, 3]``.
+        mask: bool (True = hole) or uint8 (>= 128 = hole): ``[H, W]``, ``[H, W, 1]``
+            (shared by all samples), or ``[N, H, W]`` / ``[N, H, W, 1]``.
+
+    Raises:
+        TypeError: wrong dtypes. ValueError: wrong shapes (the message names both).
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(
+            f"image must be a uint8 RGB array (0..255); got dtype {image.dtype}. Read files "
+            "with gi_tf.utils.image_io.read_image, or convert with np.clip(x, 0, 255).astype(np.uint8)")
+    if image.ndim not in (3, 4) or image.shape[-1] != 3:
+        raise ValueError(
+            f"image must be RGB [H, W, 3] or [N, H, W, 3]; got shape {image.shape} (convert "
+            "grayscale or RGBA images to RGB first, e.g. with gi_tf.utils.image_io.read_image)")
+    batched = image.ndim == 4
+    if not batched:
+        image = image[None]
+    n, h, w = image.shape[:3]
+    if min(n, h, w) < 1:
+        raise ValueError(f"image must not be empty; got shape {image.shape}")
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        holes = mask
+    elif mask.dtype == np.uint8:
+        holes = mask >= MASK_THRESHOLD
+    else:
+        raise TypeError(
+            f"mask must be bool (True = hole) or uint8 (>= 128 = hole); got dtype {mask.dtype}")
+    shared = {(h, w), (h, w, 1)}
+    per_sample = {(n, h, w), (n, h, w, 1)} if batched else set()
+    if holes.shape not in shared | per_sample:
+        expected = "[H, W] or [H, W, 1]" + (" (or [N, H, W], [N, H, W, 1])" if batched else "")
+        raise ValueError(f"mask shape {mask.shape} does not fit image shape "
+                         f"{image.shape if batched else image.shape[1:]}: expected {expected} "
+                         f"with N, H, W = {n}, {h}, {w}")
+    if holes.ndim == 4 or (holes.ndim == 3 and not (batched and holes.shape == (n, h, w))):
+        holes = holes[..., 0]  # [N, H, W, 1] or [H, W, 1]
+    holes = np.broadcast_to(holes, (n, h, w))
+    return image, np.ascontiguousarray(holes), batched
+
+
+def crop_to_multiple(image, holes):
+    """The original ``test.py`` crop: top-left ``floor(H/8)*8 x floor(W/8)*8`` of a batch."""
+    h, w = (s // SIZE_MULTIPLE * SIZE_MULTIPLE for s in image.shape[1:3])
+    if min(h, w) < SIZE_MULTIPLE:
+        raise ValueError(f"policy 'crop' needs an image of at least {SIZE_MULTIPLE} x "
+                         f"{SIZE_MULTIPLE} pixels; got {image.shape[1]} x {image.shape[2]}")
+    return image[:, :h, :w], holes[:, :h, :w]
+
+
+def _margin(crop_to_hole):
+    """``crop_to_hole`` (False/None/0 = off, True, or an int) -> margin in pixels or None."""
+    if crop_to_hole is None or crop_to_hole is False or crop_to_hole == 0:
+        return None
+    return DEFAULT_MARGIN if crop_to_hole is True else crop_to_hole
+
+
+class Inpainter:
+    """Inpaint uint8 RGB images of any size with a trained DeepFill v1 generator.
+
+    Build one with :meth:`load` (an exported SavedModel; its ``serving_default``
+    signature runs) or :meth:`from_checkpoint` (a gi_tf checkpoint prefix or directory,
+    e.g. ``gi-train``'s ``--model_dir``); :meth:`open` picks either from the path.
+
+    Attributes:
+        generator: the Keras :class:`~gi_tf.models.InpaintGenerator` when built from a
+            checkpoint (``coarse, refined, offsets = generator(image, holes)``: image
+            float32 [-1, 1] RGB ``[N, H, W, 3]`` with H, W multiples of 8, holes float32
+            ``[N, H, W, 1]``, 1 = hole); ``None`` for a SavedModel.
+        model_config: the :class:`~gi_tf.models.config.ModelConfig` (checkpoint) or None.
+        saved_model: the object ``tf.saved_model.load`` returned (SavedModel) or None;
+            ``saved_model.signatures`` holds every exported signature.
+        source: the checkpoint prefix or SavedModel directory it was loaded from.
+
+    Example:
+        >>> inpainter = Inpainter.from_checkpoint("runs/places2")  # doctest: +SKIP
+        >>> result = inpainter.inpaint(image, mask)  # uint8 [H, W, 3]  # doctest: +SKIP
+    """
+
+    def __init__(self, serve_fn, generator=None, model_config=None, source=None,
+                 saved_model=None):
+        """Wrap ``serve_fn(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> dict``.
+
+        Use :meth:`load`, :meth:`from_checkpoint` or :meth:`open` instead.
+        """
+        self._serve_fn = serve_fn
+        self.saved_model = saved_model
+        self.generator = generator
+        self.model_config = model_config
+        self.source = source
+
+    @classmethod
+    def load(cls, saved_model_dir):
+        """From a SavedModel written by ``gi-export``.
+
+        Args:
+            saved_model_dir: a version directory (holding ``saved_model.pb``) or an export
+                base directory, whose highest integer version is used (as TF Serving).
+        """
+        import tensorflow as tf
+
+        path = resolve_saved_model(saved_model_dir)
+        loaded = tf.saved_model.load(path)
+        if "serving_default" not in loaded.signatures:
+            raise ValueError(f"SavedModel {path!r} has no 'serving_default' signature")
+        signature = loaded.signatures["serving_default"]
+
+        def serve(image, mask):
+            return signature(image=image, mask=mask)
+
+        return cls(serve, source=path, saved_model=loaded)
+
+    @classmethod
+    def from_checkpoint(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+        """From a gi_tf checkpoint (training or imported).
+
+        Args:
+            path: checkpoint prefix, or a directory whose latest checkpoint is used
+                (``gi-train``'s ``--model_dir``, ``gi-import-tf1``'s output).
+            attention_chunk_elements: bound on the attention's score entries per sample
+                held at once (same results, bounded memory for large images); None never
+                chunks.
+        """
+        from gi_tf.models.checkpoints import load_generator
+        from gi_tf.inference.preprocessing import make_uint8_function
+
+        generator, model_config, prefix = load_generator(
+            path, attention_chunk_elements=attention_chunk_elements)
+        return cls(make_uint8_function(generator), generator=generator,
+                   model_config=model_config, source=prefix)
+
+    @classmethod
+    def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+        """:meth:`load` if ``path`` holds a SavedModel, else :meth:`from_checkpoint`."""
+        if is_saved_model(path):
+            return cls.load(path)
+        return cls.from_checkpoint(path, attention_chunk_elements=attention_chunk_elements)
+
+    def _run(self, image, holes):
+        """The network on a batch: uint8 [N,H,W,3], bool [N,H,W] -> NumPy (result, attention)."""
+        import tensorflow as tf
+
+        mask = holes[..., None].astype(np.uint8) * np.uint8(255)
+        out = self._serve_fn(tf.constant(image), tf.constant(mask))
+        return out["inpainted"].numpy(), out["attention"].numpy()
+
+    def inpaint(self, image, mask, return_attention=False, policy="pad", max_side=None,
+                crop_to_hole=False):
+        """Fill the holes of ``image``.
+
+        Args:
+            image: uint8 RGB ``[H, W, 3]`` or ``[N, H, W, 3]``, any size.
+            mask: bool (True = hole) or uint8 (>= 128 = hole), ``[H, W]``, ``[H, W, 1]``
+                (shared by all samples) or ``[N, H, W]`` / ``[N, H, W, 1]``.
+            return_attention: also return the colour-coded attention map.
+            policy: ``"pad"`` (default; mirror-pad to a multiple of 8 inside the graph,
+                the result has the image's shape) or ``"crop"`` (the original test.py:
+                crop to the top-left ``floor(H/8)*8 x floor(W/8)*8``, and the result has
+                that shape).
+            max_side: None, or inpaint at a working size whose longer side is
+                ``max_side`` and paste the upscaled hole back (see
+                :mod:`gi_tf.inference.large_images`).
+            crop_to_hole: False (default), True (a margin of ``DEFAULT_MARGIN`` = 128
+                px) or an int margin: inpaint only the hole's bounding box grown by the
+                margin (the context the attention can borrow from), then paste it back.
+
+        Returns:
+            uint8 ``result`` of the image's shape (known pixels bit-exact), or
+            ``(result, attention)`` with ``return_attention=True`` (uint8 RGB, same
+            shape; white where nothing was computed). A sample whose mask is empty is
+            returned unchanged without running the network.
+
+        Raises:
+            TypeError: image not uint8, or mask neither bool nor uint8.
+            ValueError: wrong rank or channels, image/mask shape mismatch, bad strategy
+                arguments, or a mask covering the whole image (DeepFill only extends
+                known content: "mask covers the whole image: nothing to borrow from").
+        """
+        image, holes, batched = as_batch(image, mask)
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
+        margin = _margin(crop_to_hole)
+        max_side, margin = validate_strategy(max_side, margin)
+        strategy = max_side is not None or margin is not None
+        if policy == "crop":
+            if strategy:
+                raise ValueError("policy 'crop' reproduces the original test.py and cannot be "
+                                 "combined with max_side or crop_to_hole")
+            image, holes = crop_to_multiple(image, holes)
+        counts = holes.reshape(len(holes), -1).sum(axis=1)
+        full = np.flatnonzero(counts == holes[0].size)
+        if len(full):
+            which = f" (sample {int(full[0])})" if batched else ""
+            raise ValueError(FULL_MASK_MESSAGE + which)
+        result = image.copy()
+        attention = np.full(image.shape, 255, np.uint8)
+        todo = np.flatnonzero(counts > 0)
+        if len(todo) and not strategy:
+            result[todo], attention[todo] = self._run(image[todo], holes[todo])
+        for i in todo if strategy else ():
+            result[i], attention[i] = inpaint_large(self._run, image[i], holes[i],
+                                                    max_side, margin)
+        if not batched:
+            result, attention = result[0], attention[0]
+        return (result, attention) if return_attention else result
+
+
+def resolve_saved_model(path):
+    """A SavedModel directory for ``path``: itself, or its highest integer version."""
+    path = os.fspath(path)
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    if os.path.isdir(path):
+        versions = [int(name) for name in os.listdir(path) if name.isdigit()
+                    and os.path.exists(os.path.join(path, name, "saved_model.pb"))]
+        if versions:
+            return os.path.join(path, str(max(versions)))
+    raise FileNotFoundError(
+        f"No SavedModel at {path!r}: expected a directory with saved_model.pb, or an export "
+        "base directory holding integer version directories (<base>/<version>/saved_model.pb); "
+        "for a training checkpoint use Inpainter.from_checkpoint")
+
+
+def is_saved_model(path):
+    """True when :func:`resolve_saved_model` finds a SavedModel at ``path``."""
+    try:
+        resolve_saved_model(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,310 @@
+"""Pre/post-processing around the generator: the one implementation, as TF graph functions.
+
+Everything that turns user images into generator inputs, and generator outputs into user
+images, lives here with dynamic batch, height and width. :class:`gi_tf.Inpainter`,
+``gi-inpaint`` and every SavedModel signature (:mod:`gi_tf.inference.export`) call these functions,
+so the three cannot drift apart.
+
+Conventions (the original's ``test.py`` / ``build_server_graph``, spec §5, except where
+noted):
+
+* images are RGB; uint8 0..255 or float32 in [-1, 1] (``x / 127.5 - 1``);
+* a uint8 mask pixel ``>= 128`` is a hole (the original's ``> 127.5``); a float mask
+  pixel ``> 0.5`` is a hole;
+* the generator needs H, W multiples of 8. Policy ``"pad"`` (default) mirror-extends the
+  image **and its mask** at the bottom/right to the next multiple of 8 and crops the
+  result back, so any size works (:func:`pad_to_multiple`). Policy ``"crop"`` is the
+  original's: crop to ``floor(H/8)*8 x floor(W/8)*8`` from the top-left, and the result
+  has that size. On sizes that are multiples of 8 the two policies are identical;
+* the refined image is pasted into the hole only: known pixels are copied bit-exact from
+  the input (the original round-trips them through float and loses one level on values
+  1..63); hole pixels are the original's ``saturate_cast((x + 1) * 127.5)`` to uint8
+  (clamp, then truncate toward zero);
+* attention map: the offsets coloured by :func:`gi_tf.utils.visualize.offsets_to_rgb` with
+  ``running_max=False`` (each sample normalised on its own, so a result never depends on
+  what else is in the batch, e.g. under TF Serving's request batching), enlarged 8x by
+  pixel duplication and cropped to the image size; white for a sample without a hole;
+* a sample whose mask covers every pixel fails with :data:`FULL_MASK_MESSAGE`
+  (``InvalidArgumentError`` from the graph, which TF Serving returns as ``{"error": ...}``).
+"""
+
+import collections
+
+import tensorflow as tf
+
+SIZE_MULTIPLE = 8
+MASK_THRESHOLD = 128
+POLICIES = ("pad", "crop")
+FULL_MASK_MESSAGE = "mask covers the whole image: nothing to borrow from"
+ATTENTION_RUNNING_MAX = False
+
+IMAGE_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="image")
+MASK_SPEC = tf.TensorSpec([None, None, None, 1], tf.uint8, name="mask")
+FLOAT_IMAGE_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
+FLOAT_MASK_SPEC = tf.TensorSpec([None, None, None, 1], tf.float32, name="mask")
+IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
+MASK_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="mask_bytes")
+
+Prepared = collections.namedtuple("Prepared", ["net_image", "net_holes", "image", "holes"])
+Prepared.__doc__ = """What the generator sees and what its result is pasted onto (one batch).
+
+Fields:
+    net_image: float32 ``[N, Hn, Wn, 3]`` in [-1, 1], Hn/Wn multiples of 8.
+    net_holes: float32 ``[N, Hn, Wn, 1]``, 1 = hole.
+    image: ``[N, Ho, Wo, 3]`` (uint8 or float, as given), the paste target: the input,
+        or its top-left crop under policy ``"crop"``.
+    holes: bool ``[N, Ho, Wo, 1]``, True = hole, aligned with ``image``.
+"""
+
+
+# -- value conversions ----------------------------------------------------------------------
+
+
+def holes_from_uint8(mask):
+    """bool ``[..]`` from a uint8 mask: ``>= 128`` (the original's ``> 127.5``) = hole."""
+    return tf.convert_to_tensor(mask) >= MASK_THRESHOLD
+
+
+def uint8_to_float(image):
+    """uint8 0..255 -> float32 [-1, 1] as the original: ``x / 127.5 - 1``."""
+    return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def float_to_uint8(x):
+    """float [-1, 1] -> uint8 as the original: ``saturate_cast((x + 1) * 127.5)``.
+
+    ``tf.saturate_cast`` clamps to 0..255 and then truncates toward zero (no rounding):
+    0.999 -> 254, 1.0 -> 255.
+    """
+    return tf.saturate_cast((tf.cast(x, tf.float32) + 1.0) * 127.5, tf.uint8)
+
+
+# -- sizes ----------------------------------------------------------------------------------
+
+
+def padded_size(size, multiple=SIZE_MULTIPLE):
+    """Smallest multiple of ``multiple`` that is >= ``size`` (int or integer tensor)."""
+    return (size + multiple - 1) // multiple * multiple
+
+
+def _mirror_indices(size, new_size):
+    """``0..size-1, size-1..0, 0..`` (symmetric, edge repeated), ``new_size`` long."""
+    period = 2 * size
+    i = tf.range(new_size) % period
+    return tf.where(i < size, i, period - 1 - i)
+
+
+def pad_to_multiple(x, multiple=SIZE_MULTIPLE):
+    """Mirror-extend ``[N, H, W, C]`` at the bottom/right to multiples of ``multiple``.
+
+    Symmetric mirroring (``... c b a | a b c ...``), any dtype, any H, W >= 1 (also when
+    the padding is longer than the image). Apply it to the image *and* its mask: a padded
+    pixel is a hole exactly when the pixel it mirrors is one, so the padded strip is real
+    image content with natural statistics (zero or constant padding would put an edge
+    next to the image that the network never saw in training). :func:`postprocess`
+    crops the strip away.
+
+    Example: a 1 x 5 row ``[a b c d e]`` becomes ``[a b c d e e d c]``.
+    """
+    shape = tf.shape(x)
+    height, width = shape[1], shape[2]
+    x = tf.gather(x, _mirror_indices(height, padded_size(height, multiple)), axis=1)
+    return tf.gather(x, _mirror_indices(width, padded_size(width, multiple)), axis=2)
+
+
+def crop_to_multiple(x, multiple=SIZE_MULTIPLE):
+    """Top-left crop of ``[N, H, W, C]`` to ``floor(H/m)*m x floor(W/m)*m`` (``test.py``)."""
+    shape = tf.shape(x)
+    return x[:, : shape[1] // multiple * multiple, : shape[2] // multiple * multiple]
+
+
+# -- checks (graph ops raising InvalidArgumentError) -----------------------------------------
+
+
+def check_shapes(image, holes, policy="pad"):
+    """Assert ops: same N/H/W for image and mask; H, W >= 1 (>= 8 under ``"crop"``)."""
+    image_shape, holes_shape = tf.shape(image), tf.shape(holes)
+    minimum = SIZE_MULTIPLE if policy == "crop" else 1
+    return [
+        tf.debugging.assert_equal(
+            image_shape[:3], holes_shape[:3],
+            message="image and mask must have the same batch size, height and width"),
+        tf.debugging.assert_greater_equal(
+            image_shape[1:3], minimum,
+            message=f"image height and width must be at least {minimum} (policy {policy!r})"),
+    ]
+
+
+def check_known(holes):
+    """Assert op: every sample keeps a known pixel (else :data:`FULL_MASK_MESSAGE`)."""
+    known = tf.reduce_sum(1 - tf.cast(holes, tf.int32), axis=[1, 2, 3])
+    return tf.debugging.assert_positive(known, message=FULL_MASK_MESSAGE)
+
+
+# -- the pipeline steps -----------------------------------------------------------------------
+
+
+def prepare(image, holes, policy="pad", to_network=uint8_to_float):
+    """Checks, crop or pad: generator inputs and the paste target.
+
+    Args:
+        image: ``[N, H, W, 3]`` RGB, uint8 (default ``to_network``) or float in [-1, 1]
+            (pass ``to_network=tf.identity``).
+        holes: bool ``[N, H, W, 1]``, True = hole.
+        policy: ``"pad"`` or ``"crop"`` (see the module docstring).
+        to_network: maps ``image`` to float32 [-1, 1].
+
+    Returns:
+        :class:`Prepared`.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    image = tf.convert_to_tensor(image)
+    holes = tf.convert_to_tensor(holes)
+    with tf.control_dependencies(check_shapes(image, holes, policy)):
+        if policy == "crop":
+            image, holes = crop_to_multiple(image), crop_to_multiple(holes)
+        else:
+            image, holes = tf.identity(image), tf.identity(holes)
+    with tf.control_dependencies([check_known(holes)]):
+        net_image = tf.cast(to_network(image), tf.float32)
+        net_holes = tf.cast(holes, tf.float32)
+    if policy == "pad":
+        net_image, net_holes = pad_to_multiple(net_image), pad_to_multiple(net_holes)
+    return Prepared(net_image, net_holes, image, holes)
+
+
+def run_generator(generator, prepared):
+    """``(refined, offsets)`` of the generator on a :class:`Prepared` batch (inference)."""
+    _, refined, offsets = generator(prepared.net_image, prepared.net_holes, training=False)
+    return refined, offsets
+
+
+def paste(prediction, prepared):
+    """Hole pixels from ``prediction`` (cropped to the target), known pixels from the input."""
+    shape = tf.shape(prepared.image)
+    prediction = prediction[:, : shape[1], : shape[2]]
+    holes = tf.broadcast_to(prepared.holes, tf.shape(prediction))
+    return tf.where(holes, prediction, prepared.image)
+
+
+def attention_image(offsets, holes):
+    """uint8 RGB ``[N, H, W, 3]`` map of the offsets, for images of ``holes``' size.
+
+    Offsets ``[N, Hn/8, Wn/8, 2]`` are coloured per sample, every cell becomes an 8x8
+    block, the map is cropped to H x W; samples without a hole are all white.
+    """
+    from gi_tf.utils.visualize import offsets_to_rgb
+
+    rgb = tf.convert_to_tensor(offsets_to_rgb(offsets, running_max=ATTENTION_RUNNING_MAX))
+    rgb = tf.repeat(tf.repeat(rgb, SIZE_MULTIPLE, axis=1), SIZE_MULTIPLE, axis=2)
+    shape = tf.shape(holes)
+    rgb = rgb[:, : shape[1], : shape[2]]
+    has_hole = tf.reduce_any(holes, axis=[1, 2, 3])[:, None, None, None]
+    return tf.where(has_hole, rgb, tf.constant(255, tf.uint8))
+
+
+# -- whole pipelines (the SavedModel signature bodies) ---------------------------------------
+
+
+def inpaint_uint8(generator, image, mask, policy="pad"):
+    """uint8 in, uint8 out (body of ``serving_default``; what ``Inpainter`` runs).
+
+    Args:
+        generator: an :class:`gi_tf.models.InpaintGenerator` (or a callable with its
+            call contract).
+        image: uint8 ``[N, H, W, 3]`` RGB.
+        mask: uint8 ``[N, H, W, 1]``, ``>= 128`` = hole.
+        policy: ``"pad"`` or ``"crop"``.
+
+    Returns:
+        ``{"inpainted": uint8 [N, H, W, 3], "attention": uint8 [N, H, W, 3]}`` (H, W
+        rounded down to multiples of 8 under ``"crop"``).
+    """
+    prepared = prepare(image, holes_from_uint8(mask), policy)
+    refined, offsets = run_generator(generator, prepared)
+    return {
+        "inpainted": paste(float_to_uint8(refined), prepared),
+        "attention": attention_image(offsets, prepared.holes),
+    }
+
+
+def inpaint_float(generator, image, mask, policy="pad"):
+    """float32 [-1, 1] in and out (body of ``inpaint_float``, for pipelines).
+
+    Args:
+        image: float32 ``[N, H, W, 3]`` RGB in [-1, 1].
+        mask: float32 ``[N, H, W, 1]``, ``> 0.5`` = hole.
+
+    Returns:
+        ``{"inpainted": float32 [N, H, W, 3], "offsets": int32 [N, Hn/8, Wn/8, 2]}``:
+        known pixels are the input's values exactly, hole pixels the refined prediction
+        (clipped to [-1, 1], not quantised); ``offsets`` are the raw attention offsets
+        (delta row, delta col) in cells of 8 pixels of the padded image
+        (``Hn = ceil(H/8)*8``; ``floor`` under ``"crop"``).
+    """
+    holes = tf.convert_to_tensor(mask, tf.float32) > 0.5
+    prepared = prepare(tf.convert_to_tensor(image, tf.float32), holes, policy,
+                       to_network=tf.identity)
+    refined, offsets = run_generator(generator, prepared)
+    return {"inpainted": paste(tf.cast(refined, tf.float32), prepared), "offsets": offsets}
+
+
+def decode_image(data):
+    """uint8 RGB ``[H, W, 3]`` from one encoded PNG/JPEG/BMP/GIF string.
+
+    Grey is repeated to RGB, alpha dropped, 16-bit PNG scaled to 8 bits
+    (``tf.image.convert_image_dtype``); undecodable bytes raise ``InvalidArgumentError``.
+    """
+    image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def decode_mask(data):
+    """uint8 ``[H, W, 1]`` mask (255 = hole) from an encoded file: hole where blue >= 128.
+
+    Blue is the first channel of OpenCV's BGR decode, the one the original and
+    :func:`gi_tf.utils.image_io.read_mask` threshold (for grey or black/white masks every
+    channel is the same).
+    """
+    holes = decode_image(data)[..., 2:3] >= MASK_THRESHOLD
+    return tf.cast(holes, tf.uint8) * 255
+
+
+def inpaint_encoded(generator, image_bytes, mask_bytes):
+    """Encoded files in, PNG bytes out (body of ``inpaint_encoded``).
+
+    Each instance is decoded (:func:`decode_image`, :func:`decode_mask`), inpainted on
+    its own with :func:`inpaint_uint8` (so sizes may differ between instances) and
+    encoded as PNG. The ``_bytes`` suffix of the outputs makes TF Serving's REST API
+    return them as ``{"b64": ...}``.
+
+    Args:
+        image_bytes: string ``[N]``, encoded RGB images.
+        mask_bytes: string ``[N]``, encoded masks of the same sizes.
+
+    Returns:
+        ``{"inpainted_bytes": string [N], "attention_bytes": string [N]}`` (PNG files).
+    """
+    with tf.control_dependencies([tf.debugging.assert_equal(
+            tf.shape(image_bytes), tf.shape(mask_bytes),
+            message="image_bytes and mask_bytes must have the same length")]):
+        pairs = (tf.identity(image_bytes), tf.identity(mask_bytes))
+
+    def one(pair):
+        out = inpaint_uint8(generator, decode_image(pair[0])[None], decode_mask(pair[1])[None])
+        return tf.io.encode_png(out["inpainted"][0]), tf.io.encode_png(out["attention"][0])
+
+    inpainted, attention = tf.map_fn(one, pairs, fn_output_signature=(tf.string, tf.string))
+    return {"inpainted_bytes": inpainted, "attention_bytes": attention}
+
+
+def make_uint8_function(generator, policy="pad"):
+    """``tf.function`` ``(image, mask) -> {"inpainted", "attention"}``, dynamic N/H/W."""
+
+    @tf.function(input_signature=[IMAGE_SPEC, MASK_SPEC])
+    def serve(image, mask):
+        return inpaint_uint8(generator, image, mask, policy)
+
+    return serve

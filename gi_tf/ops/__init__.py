@@ -1,0 +1,1 @@
+"""Pure tensor functions shared by several roles: stateless seeds, box crops."""

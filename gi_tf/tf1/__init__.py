@@ -1,0 +1,1 @@
+"""Import of the authors' TF1 DeepFill v1 checkpoints."""

@@ -1,0 +1,1 @@
+"""Training: the GAN model and its train_step, losses, configuration, checkpoints, distribution, summaries, the loop."""

@@ -1,0 +1,1 @@
+"""Small utilities: image files, visualisation, the file layer."""
