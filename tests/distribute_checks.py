@@ -24,8 +24,8 @@ IMAGE_SIZE = 32
 
 def tiny_config(**overrides):
     """32x32, global batch 2, one critic update per generator update."""
-    from gi_tf.training_config import TrainConfig
-    from gi_tf.training_config import scaled_mask_config
+    from gi_tf.training.config import TrainConfig
+    from gi_tf.training.config import scaled_mask_config
 
     values = dict(image_size=IMAGE_SIZE, batch_size=2, critic_steps=1,
                   mask=scaled_mask_config(IMAGE_SIZE))
@@ -59,10 +59,10 @@ def mirrored_and_single(run_eagerly=True, steps=1):
     Both models start from the same weights and see the same global step batch.
     Returns ``(single, mirrored)`` dicts from :func:`all_weights`.
     """
-    from gi_tf.config import ModelConfig
-    from gi_tf.trainer import build_inpainting_gan
-    from gi_tf.training_loop import TrainStepRunner
-    from gi_tf.training_loop import synthetic_step_batch
+    from gi_tf.models.config import ModelConfig
+    from gi_tf.training.gan import build_inpainting_gan
+    from gi_tf.training.loop import TrainStepRunner
+    from gi_tf.training.loop import synthetic_step_batch
 
     config = tiny_config()
     keras.utils.set_random_seed(0)
@@ -83,9 +83,9 @@ def mirrored_and_single(run_eagerly=True, steps=1):
 
 def run_worker(model_dir, out_path):
     """Train two steps as the worker named by ``TF_CONFIG``; save its final weights."""
-    from gi_tf.config import ModelConfig
-    from gi_tf.data import DataConfig
-    from gi_tf.training_loop import train
+    from gi_tf.models.config import ModelConfig
+    from gi_tf.data.pipeline import DataConfig
+    from gi_tf.training.loop import train
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     config = tiny_config(max_steps=2, checkpoint_every=2, summary_every=2, log_every=1,
