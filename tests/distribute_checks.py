@@ -83,8 +83,8 @@ def mirrored_and_single(run_eagerly=True, steps=1):
 
 def run_worker(model_dir, out_path):
     """Train two steps as the worker named by ``TF_CONFIG``; save its final weights."""
-    from gi_tf.models.config import ModelConfig
     from gi_tf.data.pipeline import DataConfig
+    from gi_tf.models.config import ModelConfig
     from gi_tf.training.loop import train
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()

@@ -215,7 +215,8 @@ def strategy_notes(holes, config):
     Uses :mod:`gi_tf.inference.large_images`' own window and working-size rules, so the note
     describes exactly what :meth:`Inpainter.inpaint` does.
     """
-    from gi_tf.inference.large_images import hole_window, working_size
+    from gi_tf.inference.large_images import hole_window
+    from gi_tf.inference.large_images import working_size
 
     height, width = holes.shape
     notes = []

@@ -60,8 +60,8 @@ class ServedModel:
 
 def model_kind(path):
     """``"saved_model"``, ``"checkpoint"`` or None for what is at ``path``."""
-    from gi_tf.models.checkpoints import resolve_checkpoint
     from gi_tf.inference.inpainter import is_saved_model
+    from gi_tf.models.checkpoints import resolve_checkpoint
 
     if is_saved_model(path):
         return "saved_model"
@@ -100,7 +100,8 @@ def load_inpainter(kind, path, attention_chunk_elements=None):
 
     ``attention_chunk_elements`` (checkpoints only): None = the Inpainter's default bound.
     """
-    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS, Inpainter
+    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+    from gi_tf.inference.inpainter import Inpainter
 
     if kind == "saved_model":
         return Inpainter.load(path)
@@ -110,9 +111,10 @@ def load_inpainter(kind, path, attention_chunk_elements=None):
 
 def untrained_inpainter(attention_chunk_elements=None):
     """An Inpainter around a freshly initialised generator (Keras' seeded initialisers)."""
-    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS, Inpainter
-    from gi_tf.models.generator import build_generator
+    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+    from gi_tf.inference.inpainter import Inpainter
     from gi_tf.inference.preprocessing import make_uint8_function
+    from gi_tf.models.generator import build_generator
 
     chunk = attention_chunk_elements or DEFAULT_ATTENTION_CHUNK_ELEMENTS
     generator = build_generator(attention_chunk_elements=chunk)

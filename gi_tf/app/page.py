@@ -23,7 +23,9 @@ import logging
 import os
 import tempfile
 
-from gi_tf.app.logic import AppConfig, InputError, handle_request
+from gi_tf.app.logic import AppConfig
+from gi_tf.app.logic import InputError
+from gi_tf.app.logic import handle_request
 
 LEGEND_SIZE = 121
 BRUSH_COLOUR = "#ff00ff"  # only for display: the hole is wherever the brush layer is opaque

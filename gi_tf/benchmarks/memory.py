@@ -57,7 +57,8 @@ def chunk_count(height, width, chunk_elements):
     Mirrors :meth:`ContextualAttention._maybe_chunked`: rows per chunk =
     ``chunk_elements // (grid_w * L) - 8`` (a 2-row halo each side and 4 wrap rows).
     """
-    from gi_tf.layers.attention_chunked import HALO, WRAP_ROWS
+    from gi_tf.layers.attention_chunked import HALO
+    from gi_tf.layers.attention_chunked import WRAP_ROWS
 
     grid_h, grid_w = height // 8, width // 8
     length = grid_h * grid_w

@@ -39,8 +39,8 @@ def export_and_load(generator, directory):
     import tensorflow as tf
 
     try:
-        from gi_tf.models.config import ModelConfig
         from gi_tf.inference.export import export_generator
+        from gi_tf.models.config import ModelConfig
     except ImportError as exc:
         raise RuntimeError(f"gi_tf.inference.export is unavailable ({exc})") from exc
     start = time.perf_counter()

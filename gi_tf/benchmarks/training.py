@@ -34,10 +34,10 @@ def build_step(size, batch, critic_steps, seed):
     import tensorflow as tf
 
     try:
-        from gi_tf.models.config import ModelConfig
         from gi_tf.data.masks import MaskConfig
-        from gi_tf.training.gan import build_inpainting_gan
+        from gi_tf.models.config import ModelConfig
         from gi_tf.training.config import TrainConfig
+        from gi_tf.training.gan import build_inpainting_gan
     except ImportError as exc:
         raise RuntimeError(f"the training modules are unavailable ({exc})") from exc
     mask = MaskConfig(box_height=size // 2, box_width=size // 2,

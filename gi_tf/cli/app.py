@@ -23,7 +23,8 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values=FLAGS):
     """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
-    from gi_tf.app.logic import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
+    from gi_tf.app.logic import DEFAULT_MAX_PIXELS
+    from gi_tf.app.logic import DEFAULT_MAX_SIDE
     from gi_tf.app.model import QUICKSTART_DIR
 
     flags.DEFINE_string(
@@ -79,8 +80,9 @@ def main(argv):
     if importlib.util.find_spec("gradio") is None:  # fail before loading a model
         raise app.UsageError("gi-app needs Gradio, an optional dependency: "
                              "pip install 'gi_tf[app]'")
-    from gi_tf.app.page import build_app, launch
     from gi_tf.app.model import choose_model
+    from gi_tf.app.page import build_app
+    from gi_tf.app.page import launch
 
     try:
         served = choose_model(FLAGS.model, FLAGS.quickstart_dir, FLAGS.attention_chunk_elements)

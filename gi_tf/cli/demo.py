@@ -69,8 +69,8 @@ def _use_photos(choice):
 
 def settings_from_flags(flag_values=FLAGS):
     """A :class:`gi_tf.evaluation.demo.DemoSettings` from parsed flags."""
-    from gi_tf.evaluation import demo as demo_pipeline
     from gi_tf.cli.evaluate import command_line
+    from gi_tf.evaluation import demo as demo_pipeline
     from gi_tf.evaluation.evaluate import MASK_KINDS
 
     fv = flag_values

@@ -65,7 +65,8 @@ def parse_model_spec(spec):
 def build_methods(model_specs, baselines, radius, max_side=None):
     """``{label: method}``: each model (loaded now), then the OpenCV baselines."""
     from gi_tf.evaluation.baselines import baseline_methods
-    from gi_tf.evaluation.evaluate import inpainter_method, load_inpainter
+    from gi_tf.evaluation.evaluate import inpainter_method
+    from gi_tf.evaluation.evaluate import load_inpainter
 
     methods = {}
     for spec in model_specs:
@@ -102,8 +103,8 @@ def _header(fv, methods, num_samples):
 
 def evaluate_folder(fv):
     """Run the evaluation the flags describe; returns the markdown table."""
-    from gi_tf.evaluation import report as eval_report
     from gi_tf.evaluation import evaluate as ev
+    from gi_tf.evaluation import report as eval_report
 
     kinds = tuple(fv.mask)
     if not fv.masks and (not kinds or set(kinds) - set(ev.MASK_KINDS)):

@@ -95,8 +95,8 @@ class ModelLoadError(RuntimeError):
 
 def check_model_path(path):
     """Raise ``FileNotFoundError`` unless ``path`` holds a SavedModel or a checkpoint."""
-    from gi_tf.models.checkpoints import resolve_checkpoint
     from gi_tf.inference.inpainter import is_saved_model
+    from gi_tf.models.checkpoints import resolve_checkpoint
 
     if not is_saved_model(path):
         try:

@@ -123,8 +123,8 @@ def define_flags(flag_values=flags.FLAGS):
 
 def configs_from_flags(flag_values):
     """``(TrainConfig, ModelConfig, DataConfig)`` from parsed flags (validated)."""
-    from gi_tf.models.config import ModelConfig
     from gi_tf.data.pipeline import DataConfig
+    from gi_tf.models.config import ModelConfig
     from gi_tf.training.config import LossConfig
     from gi_tf.training.config import TrainConfig
     from gi_tf.training.config import scaled_mask_config
@@ -200,8 +200,8 @@ def train_from_flags(flag_values, names=None):
     except ValueError as err:
         raise app.UsageError(str(err)) from err
     from gi_tf.training import distribute
-    from gi_tf.training.loss_checks import NonFiniteLossError
     from gi_tf.training.loop import train
+    from gi_tf.training.loss_checks import NonFiniteLossError
 
     strategy = distribute.make_strategy(flag_values.strategy, flag_values.devices)
     model_dir = flag_values.model_dir

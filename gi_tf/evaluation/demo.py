@@ -46,7 +46,8 @@ def quickstart_config(image_size=64, **overrides):
     ``critic_steps > 0`` without a ``loss`` override restores the released GAN weight.
     """
     from gi_tf.data.masks import MaskConfig
-    from gi_tf.training.config import LossConfig, TrainConfig
+    from gi_tf.training.config import LossConfig
+    from gi_tf.training.config import TrainConfig
 
     box, delta = image_size // 2, image_size // 8
     mask = MaskConfig(kind="mixed", box_height=box, box_width=box, max_delta_height=delta,
@@ -150,7 +151,8 @@ def held_out_samples(count, size, kinds, mask_seed, photos):
     ``"photo free"`` for the held-out photographs.
     """
     from gi_tf.data import builtin_images
-    from gi_tf.evaluation.evaluate import Sample, generated_mask
+    from gi_tf.evaluation.evaluate import Sample
+    from gi_tf.evaluation.evaluate import generated_mask
 
     samples = []
     images = builtin_images.held_out_images(count, size, photos=photos)
@@ -164,8 +166,8 @@ def held_out_samples(count, size, kinds, mask_seed, photos):
 
 def write_panels(evaluation, directory, attention_from):
     """One PNG per kept example (input | masked | each method | attention); returns paths."""
-    from gi_tf.evaluation.report import example_grid
     from gi_tf.evaluation.evaluate import Evaluation
+    from gi_tf.evaluation.report import example_grid
     from gi_tf.utils.image_io import write_image_atomic
 
     paths = []
@@ -240,8 +242,9 @@ def run_demo(settings, verbose=1, log=print):
     """Run the whole demo (module doc); returns ``(evaluation, table, timings)``."""
     from gi_tf.data import builtin_images
     from gi_tf.evaluation.baselines import baseline_methods
+    from gi_tf.evaluation.evaluate import evaluate
+    from gi_tf.evaluation.evaluate import inpainter_method
     from gi_tf.evaluation.report import write_outputs
-    from gi_tf.evaluation.evaluate import evaluate, inpainter_method
     from gi_tf.inference.export import export_generator
     from gi_tf.inference.inpainter import Inpainter
 

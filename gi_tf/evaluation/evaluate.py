@@ -110,7 +110,8 @@ def folder_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, seed=0, lim
             seed, i)``).
         limit: optional maximum number of images (the first, in sorted order).
     """
-    from gi_tf.utils.image_io import read_image, read_mask
+    from gi_tf.utils.image_io import read_image
+    from gi_tf.utils.image_io import read_mask
 
     names = list_images(image_folder)[:limit]
     for index, name in enumerate(names):
@@ -147,7 +148,8 @@ def saving_masks(samples, directory):
 
 def load_inpainter(path):
     """An :class:`gi_tf.inference.inpainter.Inpainter` from a SavedModel or a gi_tf checkpoint."""
-    from gi_tf.inference.inpainter import Inpainter, is_saved_model
+    from gi_tf.inference.inpainter import Inpainter
+    from gi_tf.inference.inpainter import is_saved_model
 
     if is_saved_model(path):
         return Inpainter.load(path)

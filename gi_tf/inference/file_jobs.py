@@ -19,9 +19,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gi_tf.utils import image_io
 from gi_tf.inference.inpainter import crop_to_multiple
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.utils import image_io
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg")

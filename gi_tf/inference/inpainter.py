@@ -12,10 +12,18 @@ import os
 
 import numpy as np
 
-from gi_tf.inference.large_images import DEFAULT_MARGIN, inpaint_large, validate_strategy
-from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE, MASK_THRESHOLD, POLICIES, SIZE_MULTIPLE
+from gi_tf.inference.large_images import DEFAULT_MARGIN
+from gi_tf.inference.large_images import inpaint_large
+from gi_tf.inference.large_images import validate_strategy
+from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.inference.preprocessing import MASK_THRESHOLD
+from gi_tf.inference.preprocessing import POLICIES
+from gi_tf.inference.preprocessing import SIZE_MULTIPLE
+
 # Re-exported: the graph pipelines live in gi_tf.inference.preprocessing.
-from gi_tf.inference.preprocessing import inpaint_float, inpaint_uint8, make_uint8_function  # noqa: F401
+from gi_tf.inference.preprocessing import inpaint_float  # noqa: F401
+from gi_tf.inference.preprocessing import inpaint_uint8  # noqa: F401
+from gi_tf.inference.preprocessing import make_uint8_function  # noqa: F401
 
 # Bound on the attention's score entries per sample before it is computed in chunks
 # of grid rows (see gi_tf.layers.attention_chunked). With 2**26 (256 MB of float32 scores)
@@ -154,8 +162,8 @@ class Inpainter:
                 held at once (same results, bounded memory for large images); None never
                 chunks.
         """
-        from gi_tf.models.checkpoints import load_generator
         from gi_tf.inference.preprocessing import make_uint8_function
+        from gi_tf.models.checkpoints import load_generator
 
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)

@@ -24,7 +24,8 @@ import collections
 
 import numpy as np
 
-from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE, SIZE_MULTIPLE
+from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 
 DEFAULT_MARGIN = 128
 

@@ -160,7 +160,8 @@ def predict_rest(url, inputs, signature_name="serving_default", row_format=True,
 
 def _serving_apis():
     try:
-        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+        from tensorflow_serving.apis import predict_pb2
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
     except ImportError as err:
         raise ImportError(SERVING_EXTRA_HINT) from err
     return predict_pb2, prediction_service_pb2_grpc

@@ -224,7 +224,9 @@ class ContextualAttention(keras.layers.Layer):
 
     def _maybe_chunked(self, full, f_patches, b_patches, valid, raw, small_h, small_w):
         """Full attention if its score matrix fits ``chunk_elements``, else row chunks."""
-        from gi_tf.layers.attention_chunked import HALO, WRAP_ROWS, chunked_attention
+        from gi_tf.layers.attention_chunked import HALO
+        from gi_tf.layers.attention_chunked import WRAP_ROWS
+        from gi_tf.layers.attention_chunked import chunked_attention
 
         length = small_h * small_w
         row_elements = small_w * length

@@ -26,8 +26,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from gi_tf.tf1 import names as tf1_names
 from gi_tf.models.generator import build_generator
+from gi_tf.tf1 import names as tf1_names
 
 INDEX_FILE = "checkpoint"
 # Google Drive serves the index file of the released folders as "checkpoint.txt".

@@ -44,16 +44,16 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gi_tf.training import losses as losses_lib
 from gi_tf.data import masks as masks_lib
-from gi_tf.training import draws as step_draws
-from gi_tf.ops.box_crops import crop_boxes
-from gi_tf.training.loss_checks import CRITIC_TERMS  # noqa: F401 (re-exported term names)
-from gi_tf.training.loss_checks import GENERATOR_TERMS  # noqa: F401
-from gi_tf.training.loss_checks import TRAIN_TERMS
 from gi_tf.models.critics import GlobalCritic
 from gi_tf.models.critics import LocalCritic
 from gi_tf.models.generator import build_generator
+from gi_tf.ops.box_crops import crop_boxes
+from gi_tf.training import draws as step_draws
+from gi_tf.training import losses as losses_lib
+from gi_tf.training.loss_checks import CRITIC_TERMS  # noqa: F401 (re-exported term names)
+from gi_tf.training.loss_checks import GENERATOR_TERMS  # noqa: F401
+from gi_tf.training.loss_checks import TRAIN_TERMS
 
 EVAL_TERMS = ("hole_mae", "known_mae", "psnr")
 

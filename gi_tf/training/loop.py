@@ -38,12 +38,12 @@ import tensorflow as tf
 from gi_tf.data import pipeline as data_lib
 from gi_tf.training import distribute
 from gi_tf.training import summaries
-from gi_tf.training.loss_checks import check_finite
-from gi_tf.training.gan import build_inpainting_gan
 from gi_tf.training.checkpoint import Checkpointer
 from gi_tf.training.checkpoint import checkpoint_parts
 from gi_tf.training.config import read_train_config
 from gi_tf.training.config import write_json
+from gi_tf.training.gan import build_inpainting_gan
+from gi_tf.training.loss_checks import check_finite
 
 DATA_CONFIG_FILE = "data_config.json"
 # Fields whose change between a run and its resumption is expected.

@@ -20,10 +20,10 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from gi_tf.data import masks as masks_lib
-from gi_tf.utils import visualize
-from gi_tf.utils.image_io import to_uint8_truncate
 from gi_tf.training.draws import PANEL_SEED
 from gi_tf.training.draws import update_seed
+from gi_tf.utils import visualize
+from gi_tf.utils.image_io import to_uint8_truncate
 
 SUMMARY_SUBDIR = "train"
 PANEL_LABELS = ("input", "masked", "coarse", "refined", "attention")

@@ -196,7 +196,8 @@ def offsets_to_rgb(offsets, running_max=True):
     Raises:
         ValueError: wrong rank / last dimension, or a non-integer dtype.
     """
-    from keras import backend, ops  # lazy: the NumPy helpers must not pull in a backend
+    from keras import backend  # lazy: the NumPy helpers must not pull in a backend
+    from keras import ops  # lazy: the NumPy helpers must not pull in a backend
 
     offsets = ops.convert_to_tensor(offsets)
     _check_offsets_shape(tuple(offsets.shape))

@@ -65,9 +65,10 @@ def _free_port():
 @pytest.fixture(scope="module")
 def app_url(chromium, tmp_path_factory):
     """``(url, calls)``: the page served with an untrained network; calls = inpaint args."""
-    from gi_tf.app.page import build_app, launch
     from gi_tf.app.logic import AppConfig
     from gi_tf.app.model import choose_model
+    from gi_tf.app.page import build_app
+    from gi_tf.app.page import launch
 
     served = choose_model(None, quickstart_dir=None)
     calls = []

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from gi_tf.app import logic
-from gi_tf.app.logic import AppConfig, InputError
+from gi_tf.app.logic import AppConfig
+from gi_tf.app.logic import InputError
 
 
 def _rgba(rgb, alpha=255):

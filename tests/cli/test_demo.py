@@ -6,8 +6,8 @@ import os
 import pytest
 from absl import flags
 
-from gi_tf.evaluation import demo as demo_pipeline
 from gi_tf.cli import demo
+from gi_tf.evaluation import demo as demo_pipeline
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

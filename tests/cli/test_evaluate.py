@@ -6,9 +6,11 @@ import os
 import pytest
 from absl import flags
 
-from gi_tf.data import builtin_images
 from gi_tf.cli import evaluate
-from gi_tf.utils.image_io import read_image, read_mask, write_image_atomic
+from gi_tf.data import builtin_images
+from gi_tf.utils.image_io import read_image
+from gi_tf.utils.image_io import read_mask
+from gi_tf.utils.image_io import write_image_atomic
 
 
 def _run(argv):

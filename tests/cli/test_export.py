@@ -14,11 +14,11 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from gi_tf.inference import inpainter
-from gi_tf.models.checkpoints import save_generator
 from gi_tf.cli import export as export_cli
-from gi_tf.models.config import ModelConfig
+from gi_tf.inference import inpainter
 from gi_tf.models import build_generator
+from gi_tf.models.checkpoints import save_generator
+from gi_tf.models.config import ModelConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

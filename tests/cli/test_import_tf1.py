@@ -15,10 +15,11 @@ import pytest
 from absl import app
 from absl import flags
 
-from gi_tf.tf1 import names
-from gi_tf.models.checkpoints import load_generator
 from gi_tf.cli import import_tf1
 from gi_tf.inference.inpainter import Inpainter
+from gi_tf.models.checkpoints import load_generator
+from gi_tf.tf1 import names
+
 from references import tf1_reference as ref
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

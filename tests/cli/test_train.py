@@ -12,14 +12,15 @@ import tensorflow as tf
 from absl import app
 from absl import flags
 
-from gi_tf.models.checkpoints import load_generator
 from gi_tf.cli import train as train_cli
-from gi_tf.models.config import ModelConfig
 from gi_tf.data.masks import MaskConfig
-from gi_tf.training.loss_checks import TRAIN_TERMS
+from gi_tf.models.checkpoints import load_generator
+from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import LossConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import read_train_config
+from gi_tf.training.loss_checks import TRAIN_TERMS
+
 from event_files import read_events
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.data import pipeline
 from gi_tf.data import builtin_images
+from gi_tf.data import pipeline
 
 
 def _write_flat_images(folder, count, size=(12, 20), sub_every=3):

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from gi_tf.evaluation import report
 from gi_tf.evaluation import evaluate as ev
+from gi_tf.evaluation import report
 
 
 def _result():

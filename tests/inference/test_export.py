@@ -20,12 +20,12 @@ import tensorflow as tf
 from gi_tf.inference import export
 from gi_tf.inference import preprocessing
 from gi_tf.inference import serving_client
-from gi_tf.models.checkpoints import load_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 from gi_tf.inference.inpainter import Inpainter
 from gi_tf.models import InpaintGenerator
 from gi_tf.models import build_generator
+from gi_tf.models.checkpoints import load_generator
+from gi_tf.models.checkpoints import save_generator
+from gi_tf.models.config import ModelConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORT_DIR = os.path.join(REPO_ROOT, "export")

@@ -13,14 +13,14 @@ import pytest
 import tensorflow as tf
 
 import gi_tf
-from gi_tf.utils import image_io
 from gi_tf.inference import inpainter as inference
 from gi_tf.inference import large_images
 from gi_tf.inference import preprocessing
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 from gi_tf.models import InpaintGenerator
 from gi_tf.models import build_generator
+from gi_tf.models.checkpoints import save_generator
+from gi_tf.models.config import ModelConfig
+from gi_tf.utils import image_io
 from gi_tf.utils.visualize import offsets_to_rgb_numpy
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-import layer_checks
 from gi_tf.layers import AttentionPropagation
+
+import layer_checks
 from references import np_contextual_attention as ref
 
 

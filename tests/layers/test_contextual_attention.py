@@ -4,13 +4,14 @@ Expected numbers come from tests/references/np_contextual_attention.py (written 
 spec, float64); shapes are tiny so that the reference stays fast.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
-import layer_checks
 from gi_tf.layers import ContextualAttention
+
+import layer_checks
 from references import np_contextual_attention as ref
 
 IMPLEMENTATIONS = ["batched", "literal"]

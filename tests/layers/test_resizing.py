@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.layers.resizing import align_corners_indices, resize_nearest_align_corners
+from gi_tf.layers.resizing import align_corners_indices
+from gi_tf.layers.resizing import resize_nearest_align_corners
+
 from references import np_contextual_attention as ref
 
 SIZES = [

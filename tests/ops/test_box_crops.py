@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.ops import box_crops
 from gi_tf.data.masks import crop_bboxes
+from gi_tf.ops import box_crops
 
 
 def _random_boxes(rng, count, height, width, max_side):

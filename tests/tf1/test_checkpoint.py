@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from gi_tf.inference import preprocessing
+from gi_tf.models.generator import build_generator
 from gi_tf.tf1 import checkpoint as tf1_checkpoint
 from gi_tf.tf1 import names as tf1_names
-from gi_tf.models.generator import build_generator
+
 from references import tf1_reference as ref
 
 # Generator variables that also get Adam slots in the fake training snapshot.

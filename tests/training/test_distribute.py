@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import distribute_checks
 from gi_tf.training import distribute
+
+import distribute_checks
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER_TIMEOUT_S = 600

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.models.config import ModelConfig
 from gi_tf.data.pipeline import synthetic_textures
-from gi_tf.training.loss_checks import TRAIN_TERMS
-from gi_tf.training.gan import build_inpainting_gan
+from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import scaled_mask_config
+from gi_tf.training.gan import build_inpainting_gan
 from gi_tf.training.loop import TrainStepRunner
+from gi_tf.training.loss_checks import TRAIN_TERMS
 
 SIZE = 32
 

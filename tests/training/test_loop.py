@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.models.config import ModelConfig
 from gi_tf.data.pipeline import DataConfig
-from gi_tf.training.loss_checks import NonFiniteLossError
+from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import scaled_mask_config
 from gi_tf.training.loop import LossWindow
@@ -17,6 +16,7 @@ from gi_tf.training.loop import format_duration
 from gi_tf.training.loop import resume_seed
 from gi_tf.training.loop import synthetic_step_batch
 from gi_tf.training.loop import train
+from gi_tf.training.loss_checks import NonFiniteLossError
 
 SIZE = 32
 

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from event_files import read_events
-
 from gi_tf.training import summaries
+
+from event_files import read_events
 
 
 def test_scalars_and_panels_are_written_with_tensorboard_plugin_metadata(tmp_path):
