@@ -61,7 +61,7 @@ def mirrored_and_single(run_eagerly=True, steps=1):
     """
     from gi_tf.models.config import ModelConfig
     from gi_tf.training.gan import build_inpainting_gan
-    from gi_tf.training.loop import TrainStepRunner
+    from gi_tf.training.loop import TrainLoop
     from gi_tf.training.loop import synthetic_step_batch
 
     config = tiny_config()
@@ -73,11 +73,9 @@ def mirrored_and_single(run_eagerly=True, steps=1):
     for network in ("generator", "local_critic", "global_critic"):
         getattr(mirrored, network).set_weights(getattr(single, network).get_weights())
     batch = synthetic_step_batch(config, seed=3)
-    single_runner = TrainStepRunner(single, run_eagerly=run_eagerly)
-    mirrored_runner = TrainStepRunner(mirrored, strategy, run_eagerly=run_eagerly)
-    for _ in range(steps):
-        single_runner(batch)
-        mirrored_runner(batch)
+    for gan, on in ((single, None), (mirrored, strategy)):
+        loop = TrainLoop(gan, on, run_eagerly=run_eagerly)
+        assert loop.run(iter(tf.data.Dataset.from_tensors(batch).repeat()), steps) == (steps, True)
     return all_weights(single), all_weights(mirrored)
 
 

@@ -8,16 +8,19 @@ checkpoint variable as ``[key, shape, dtype]`` (the object-graph paths that
 JSON keys, and the SavedModel's layout, signatures and variables. Its ``how`` field says
 which commit and commands produced the files.
 
-The tests write the same kinds of files with today's code at the smoke preset's size
-and compare their descriptions with the fixture. Identical keys, shapes and dtypes are
-what lets today's code restore an old checkpoint (a restore matches variables by key and
-checks shapes) and old code or TF Serving clients read a new one. The configs and the
-``flags_used.flags`` of the old run are stored whole, so reading them is tested too.
+The tests write the same kinds of files with today's code, at the recorded run's sizes
+(the smoke preset's), and compare their descriptions with the fixture: checkpoint
+variables and signatures must be equal; every file and JSON key the old code wrote must
+still be written (new ones may be added). Identical keys, shapes and dtypes are what
+lets today's code restore an old checkpoint (a restore matches variables by key and
+checks shapes). The configs and the ``flags_used.flags`` of the old run are stored
+whole, so reading them with today's code is tested too.
 
-A change here is a format change: make today's code still read the old files (a
-checkpoint written by the pre-move code must still load and resume), then re-record with
-the pre-move code as ``how`` says (``python tests/test_legacy_formats.py --record DIR``
-only reads ``DIR``; it rewrites the recorded sections and keeps ``about`` and ``how``).
+A failure here means the format changed: keep today's code reading the old files (a
+checkpoint written by the pre-move code must still load and resume) rather than editing
+the fixture. Only if TensorFlow or Keras change what they write, re-record from files the
+pre-move code writes as ``how`` says (``python tests/test_legacy_formats.py --record
+DIR`` only reads ``DIR``; it rewrites the recorded sections and keeps ``about``/``how``).
 """
 
 import dataclasses
@@ -40,6 +43,7 @@ from gi_tf.training.checkpoint import training_checkpoint
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import read_train_config
 from gi_tf.training.gan import build_inpainting_gan
+
 from references import tf1_reference as ref
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -187,9 +191,24 @@ def assert_same_variables(actual, expected, what):
         f"changed {changed[:8]}")
 
 
+def assert_still_written(files, json_keys, expected_files, expected_json_keys, what):
+    """Every file and JSON key the pre-move code wrote is still written.
+
+    Additions pass: the fixture holds what the old code wrote, so it cannot list them
+    (reading old files without them is checked separately).
+    """
+    missing = sorted(set(expected_files) - set(files))
+    assert not missing, f"{what}: no longer writes {missing} (the pre-move code did)"
+    for name, keys in sorted(expected_json_keys.items()):
+        missing = sorted(set(keys) - set(json_keys.get(name, ())))
+        assert not missing, (f"{what}: {name} no longer has the keys {missing} "
+                             "(the pre-move code wrote them)")
+
+
 def assert_same_record(actual, expected, what):
-    for part in ("files", "json_keys"):
-        assert actual[part] == expected[part], f"{what}: {part} differ from the pre-move code"
+    """Files and JSON keys still written, and exactly the old checkpoint variables."""
+    assert_still_written(actual["files"], actual["json_keys"], expected["files"],
+                         expected["json_keys"], what)
     assert_same_variables(actual["variables"], expected["variables"], what)
 
 
@@ -219,19 +238,29 @@ def _parse_train_flags(argv):
 
 # --- Training runs ----------------------------------------------------------------------
 
+def _old_fields(values, old):
+    """``values`` restricted to the keys of ``old``, recursively (new fields may be added)."""
+    return {key: _old_fields(values.get(key) or {}, item) if isinstance(item, dict)
+            else values.get(key)
+            for key, item in old.items()}
+
+
 def test_pre_move_run_configs_and_flags_still_read(old_run_dir, legacy):
+    # Reading may tolerate added fields; that the written keys did not change is checked
+    # by test_gi_train_writes_the_pre_move_run_directory.
     files = legacy["pre_move_run_files"]
-    assert ModelConfig.read(str(old_run_dir)).to_dict() == files["model_config.json"]
-    assert read_train_config(str(old_run_dir)).to_dict() == files["train_config.json"]
-    data_config = pipeline.DataConfig(**files["data_config.json"]).validate()
-    assert dataclasses.asdict(data_config) == files["data_config.json"]
+    old_model, old_train, old_data = (files[name] for name in RUN_CONFIG_FILES)
+    assert _old_fields(ModelConfig.read(str(old_run_dir)).to_dict(), old_model) == old_model
+    assert _old_fields(read_train_config(str(old_run_dir)).to_dict(), old_train) == old_train
+    data_config = pipeline.DataConfig(**old_data).validate()
+    assert _old_fields(dataclasses.asdict(data_config), old_data) == old_data
     # The recorded flags (what "--flagfile=<model_dir>/flags_used.flags" resumes with)
     # still parse and give the configs the old run recorded.
     flag_values = _parse_train_flags([f"--flagfile={old_run_dir / FLAGS_FILE}"])
     train_config, model_config, data_config = train_cli.configs_from_flags(flag_values)
-    assert train_config.resolved().to_dict() == files["train_config.json"]
-    assert model_config.to_dict() == files["model_config.json"]
-    assert dataclasses.asdict(data_config) == files["data_config.json"]
+    assert _old_fields(train_config.resolved().to_dict(), old_train) == old_train
+    assert _old_fields(model_config.to_dict(), old_model) == old_model
+    assert _old_fields(dataclasses.asdict(data_config), old_data) == old_data
 
 
 def test_training_checkpoint_has_the_pre_move_keys(legacy, tmp_path):
@@ -290,8 +319,9 @@ def new_export(tmp_path_factory):
 
 
 def test_export_has_the_pre_move_layout_and_extra_files(new_export, legacy):
-    assert new_export["layout"] == legacy["export"]["layout"]
-    assert new_export["json_keys"] == legacy["export"]["json_keys"]
+    assert_still_written(new_export["layout"], new_export["json_keys"],
+                         legacy["export"]["layout"], legacy["export"]["json_keys"],
+                         "SavedModel export")
 
 
 def test_export_has_the_pre_move_signatures(new_export, legacy):

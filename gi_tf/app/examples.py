@@ -2,11 +2,10 @@
 
 Held-out procedural textures from :mod:`gi_tf.data.builtin_images` (never used for training),
 with a small red disc on one of them as an "object to remove", plus the held-out
-scikit-image photographs when the ``[demo]`` extra is installed. If ``demo_data`` cannot
-be imported, one small checkerboard of this module's own stands in.
+scikit-image photographs when the ``[demo]`` extra is installed. If
+:mod:`gi_tf.data.builtin_images` cannot be imported, one small checkerboard of this module's
+own stands in.
 """
-
-import os
 
 import numpy as np
 
@@ -58,7 +57,8 @@ def example_images(size=EXAMPLE_SIZE):
 
 def write_examples(directory, size=EXAMPLE_SIZE):
     """Write :func:`example_images` as PNG files into ``directory``; returns their paths."""
+    from gi_tf.utils import files
     from gi_tf.utils.image_io import write_image_atomic
 
-    return [write_image_atomic(os.path.join(directory, f"{name}.png"), image)
+    return [write_image_atomic(files.join(directory, f"{name}.png"), image)
             for name, image in example_images(size)]

@@ -26,6 +26,7 @@ import tempfile
 from gi_tf.app.logic import AppConfig
 from gi_tf.app.logic import InputError
 from gi_tf.app.logic import handle_request
+from gi_tf.utils import files
 
 LEGEND_SIZE = 121
 BRUSH_COLOUR = "#ff00ff"  # only for display: the hole is wherever the brush layer is opaque
@@ -103,8 +104,7 @@ def build_app(served, config=AppConfig(), work_dir=None):
     config.validate()
     work_dir = work_dir or tempfile.mkdtemp(prefix="gi_app_")
     examples = write_examples(os.path.join(work_dir, "examples"))
-    output_dir = os.path.join(work_dir, "results")
-    os.makedirs(output_dir, exist_ok=True)
+    output_dir = files.makedirs(os.path.join(work_dir, "results"))
 
     with gr.Blocks(title="gi_tf inpainting", analytics_enabled=False) as page:
         gr.Markdown(INTRO)

@@ -12,9 +12,10 @@ import time
 
 import numpy as np
 
-# The inference default (gi_tf.inference.inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS; a test keeps
-# them equal), repeated here so that the benchmark CLI's --help does not load TensorFlow.
-DEFAULT_CHUNK_ELEMENTS = 2**26
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+# The inference default (TensorFlow-free, so the benchmark CLI's --help stays light).
+DEFAULT_CHUNK_ELEMENTS = DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,12 +19,14 @@ attention offsets that differ (a near-tie may flip an argmax), plus the JAX forw
 time of each case. Exit status 1 if a float output differs by more than 1e-4.
 """
 
-import json
+import io
 import os
 import sys
 import time
 
 import numpy as np
+
+from gi_tf.utils import files
 
 TOLERANCE = 1e-4
 ATTENTION_VARIANTS = {
@@ -126,6 +128,17 @@ def run_jit_cases(inputs, weights_path):
     return outputs, seconds
 
 
+def _write_npz(path, arrays):
+    """``np.savez`` of ``arrays`` written atomically through :mod:`gi_tf.utils.files`."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    files.write_bytes(path, buffer.getvalue())
+
+
+def _read_npz(path):
+    return dict(np.load(io.BytesIO(files.read_bytes(path))))
+
+
 def save(directory):
     """TensorFlow side: write inputs, random generator weights and the TF outputs."""
     import keras
@@ -133,15 +146,15 @@ def save(directory):
     from gi_tf.models import build_generator
 
     _require_backend("tensorflow")
-    os.makedirs(directory, exist_ok=True)
+    files.makedirs(directory)
     keras.utils.set_random_seed(0)
     inputs = make_inputs()
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     build_generator().save_weights(weights_path)
     outputs, _ = run_cases(inputs, weights_path)
-    np.savez(os.path.join(directory, "inputs.npz"), **inputs)
+    _write_npz(os.path.join(directory, "inputs.npz"), inputs)
     flat = {f"{case}.{k}": v for case, result in outputs.items() for k, v in result.items()}
-    np.savez(os.path.join(directory, "tf_outputs.npz"), **flat)
+    _write_npz(os.path.join(directory, "tf_outputs.npz"), flat)
     print(f"wrote TF inputs/outputs for {sorted(outputs)} to {directory}")
 
 
@@ -170,8 +183,8 @@ def compare(directory):
     _require_backend("jax")
     import jax
 
-    inputs = dict(np.load(os.path.join(directory, "inputs.npz")))
-    expected = dict(np.load(os.path.join(directory, "tf_outputs.npz")))
+    inputs = _read_npz(os.path.join(directory, "inputs.npz"))
+    expected = _read_npz(os.path.join(directory, "tf_outputs.npz"))
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     got, seconds = run_cases(inputs, weights_path)
     got_jit, seconds_jit = run_jit_cases(inputs, weights_path)
@@ -185,8 +198,7 @@ def compare(directory):
         kind = "jax.jit" if case.endswith("_jit") else "eager"
         print(f"  {case:36s} JAX {kind} forward {1000 * value:.1f} ms (second call)")
     report["jax_seconds"] = seconds
-    with open(os.path.join(directory, "jax_report.json"), "w") as f:
-        json.dump(report, f, indent=2)
+    files.write_json(os.path.join(directory, "jax_report.json"), report, sort_keys=False)
     return report
 
 

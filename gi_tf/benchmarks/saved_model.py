@@ -35,7 +35,11 @@ def cases(quick):
 
 
 def export_and_load(generator, directory):
-    """Export with ``gi_tf.inference.export.export_generator``; returns ``(signature, export_s, load_s)``."""
+    """Export with :func:`gi_tf.inference.export.export_generator`.
+
+    Returns:
+        ``(signature, export_s, load_s)``.
+    """
     import tensorflow as tf
 
     try:

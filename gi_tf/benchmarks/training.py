@@ -2,11 +2,16 @@
 
 One step is one ``InpaintingGAN.train_step`` (``gi_tf.training.gan``): ``critic_steps``
 (5, as released) critic updates with gradient penalty, then one generator update,
-each on ``batch`` images. ``images_per_s`` counts generator-update images
-(``batch / step time``); ``updates_images_per_s`` counts every image seen by an update
-(``(critic_steps + 1) * batch / step time``). Inputs are random tensors already in
-memory, so the input pipeline is not part of the figure. The box mask is scaled with
-the image (half its side, as released at 256).
+each on ``batch`` images. The figure is the call ``gi-train`` makes:
+:meth:`gi_tf.training.loop.TrainLoop.run` (``strategy.run(train_step)`` inside a compiled
+``tf.while_loop`` that takes its batches from an iterator), one step per call
+(``loop x1``) and ``LOOP_STEPS`` steps per call (``loop xN``, per-step time). For
+reference the same run times ``tf.function(gan.train_step)`` on a constant batch
+(``train_step``); ``vs_train_step`` = time / that time. ``images_per_s`` counts
+generator-update images (``batch / step time``); ``updates_images_per_s`` counts every
+image seen by an update (``(critic_steps + 1) * batch / step time``). Batches come from
+an in-memory dataset, so image decoding is not part of the figure. The box mask is
+scaled with the image (half its side, as released at 256).
 """
 
 import numpy as np
@@ -17,10 +22,11 @@ from gi_tf.benchmarks.common import smooth_test_image
 from gi_tf.benchmarks.common import time_call
 
 NAME = "training"
-TITLE = "training step (InpaintingGAN.train_step under tf.function)"
-COLUMNS = ["size", "batch", "critic_steps", "first_s", "step_s", "images_per_s",
-           "updates_images_per_s", "calls"]
+TITLE = "training step (TrainLoop.run: strategy.run(train_step), as gi-train)"
+COLUMNS = ["size", "batch", "critic_steps", "path", "first_s", "step_s", "images_per_s",
+           "updates_images_per_s", "vs_train_step", "calls"]
 CRITIC_STEPS = 5
+LOOP_STEPS = 3
 
 
 def cases(quick):
@@ -29,8 +35,8 @@ def cases(quick):
     return [(128, 1), (128, 4), (128, 16), (256, 1), (256, 4), (256, 16)]
 
 
-def build_step(size, batch, critic_steps, seed):
-    """A traced ``train_step`` and its input; raises with a clear message if unavailable."""
+def build_loop(size, batch, critic_steps, seed):
+    """``(gan, TrainLoop, images)`` for one case; raises with a clear message if unavailable."""
     import tensorflow as tf
 
     try:
@@ -38,6 +44,7 @@ def build_step(size, batch, critic_steps, seed):
         from gi_tf.models.config import ModelConfig
         from gi_tf.training.config import TrainConfig
         from gi_tf.training.gan import build_inpainting_gan
+        from gi_tf.training.loop import TrainLoop
     except ImportError as exc:
         raise RuntimeError(f"the training modules are unavailable ({exc})") from exc
     mask = MaskConfig(box_height=size // 2, box_width=size // 2,
@@ -46,27 +53,50 @@ def build_step(size, batch, critic_steps, seed):
                          fresh_critic_batches=False, mask=mask, seed=seed).validate()
     gan = build_inpainting_gan(config, ModelConfig())
     images = tf.constant(smooth_test_image(config.images_per_step, size, size, seed))
-    return tf.function(gan.train_step, jit_compile=config.jit_compile), images
+    return gan, TrainLoop(gan), images
+
+
+def _paths(gan, loop, images):
+    """``{path: (fn, steps per call)}``; every fn blocks until its steps are done."""
+    import tensorflow as tf
+
+    iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
+    train_step = tf.function(gan.train_step, jit_compile=gan.config.jit_compile)
+    return {
+        "train_step": (lambda: {k: np.asarray(v) for k, v in train_step(images).items()}, 1),
+        "loop x1": (lambda: loop.run(iterator, 1), 1),
+        f"loop x{LOOP_STEPS}": (lambda: loop.run(iterator, LOOP_STEPS), LOOP_STEPS),
+    }
 
 
 def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     critic_steps = 1 if settings.quick else CRITIC_STEPS
     for size, batch in cases(settings.quick):
-        row = {"size": f"{size}x{size}", "batch": batch, "critic_steps": critic_steps}
+        base = {"size": f"{size}x{size}", "batch": batch, "critic_steps": critic_steps}
         try:
-            step, images = build_step(size, batch, critic_steps, settings.seed)
-            timing = time_call(lambda: {k: np.asarray(v) for k, v in step(images).items()},
-                               settings.repeats, settings.max_seconds)
+            gan, loop, images = build_loop(size, batch, critic_steps, settings.seed)
+            paths = _paths(gan, loop, images)
         except Exception as exc:
-            row["error"] = error_text(exc)
-            section.rows.append(row)
+            section.rows.append(dict(base, error=error_text(exc)))
             continue
-        seconds = timing["median_s"]
-        row.update({"first_s": timing["first_s"], "step_s": seconds,
-                    "images_per_s": batch / seconds,
-                    "updates_images_per_s": (critic_steps + 1) * batch / seconds,
-                    "calls": timing["calls"]})
-        section.rows.append(row)
-    section.notes.append("images_per_s = generator-update images per second")
+        reference = None
+        for path, (fn, steps) in paths.items():
+            row = dict(base, path=path)
+            try:
+                timing = time_call(fn, settings.repeats, settings.max_seconds)
+            except Exception as exc:
+                section.rows.append(dict(row, error=error_text(exc)))
+                continue
+            seconds = timing["median_s"] / steps
+            reference = reference or seconds
+            row.update({"first_s": timing["first_s"], "step_s": seconds,
+                        "images_per_s": batch / seconds,
+                        "updates_images_per_s": (critic_steps + 1) * batch / seconds,
+                        "vs_train_step": seconds / reference, "calls": timing["calls"]})
+            section.rows.append(row)
+    section.notes.append("images_per_s = generator-update images per second; step_s is per "
+                         "step (a loop xN call runs N steps)")
+    section.notes.append("vs_train_step = step time / tf.function(train_step)'s in the same "
+                         "run (>1: slower)")
     return section

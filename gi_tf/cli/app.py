@@ -18,6 +18,8 @@ import logging
 from absl import app
 from absl import flags
 
+from gi_tf.cli.runner import run_app
+
 FLAGS = flags.FLAGS
 
 
@@ -97,8 +99,7 @@ def main(argv):
 
 def run():
     """Console entry point."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

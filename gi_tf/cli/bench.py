@@ -11,15 +11,13 @@ a table as it finishes; ``--output_json`` also writes every figure together with
 machine description and the settings.
 """
 
-import json
-import os
-
 from absl import app
 from absl import flags
 from absl import logging
 
 from gi_tf.benchmarks import SECTION_ORDER
 from gi_tf.benchmarks.common import DEFAULT_CHUNK_ELEMENTS
+from gi_tf.cli.runner import run_app
 
 FLAGS = flags.FLAGS
 
@@ -55,13 +53,11 @@ def settings_from_flags(flag_values):
 
 
 def write_json_atomic(path, report):
-    """Write ``report`` as JSON through a temporary file and a rename."""
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, path)
+    """Write ``report`` as indented JSON (sections in run order) atomically, to a local
+    path or any TF filesystem (:func:`gi_tf.utils.files.write_json`)."""
+    from gi_tf.utils import files
+
+    files.write_json(files.abspath(path), report, sort_keys=False)
 
 
 def run_benchmark(flag_values=FLAGS):
@@ -78,7 +74,12 @@ def run_benchmark(flag_values=FLAGS):
           "on the machine and its load; compare ratios within one run.\n")
     report = run_sections(names, settings)
     if flag_values.output_json:
-        write_json_atomic(flag_values.output_json, report)
+        from gi_tf.utils import files
+
+        try:
+            write_json_atomic(flag_values.output_json, report)
+        except files.FileError as err:
+            raise SystemExit(f"gi-bench: error: {err}") from err
         print(f"wrote {flag_values.output_json}")
     return report
 
@@ -92,8 +93,7 @@ def main(argv, flag_values=FLAGS):
 
 def run():
     """Console-script entry point (``gi-bench``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import datetime
 from absl import app
 from absl import flags
 
+from gi_tf.cli.runner import run_app
+
 FLAGS = flags.FLAGS
 
 
@@ -104,8 +106,7 @@ def main(argv, flag_values=FLAGS):
 
 def run():
     """Console-script entry point (``gi-demo``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

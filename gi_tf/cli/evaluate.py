@@ -26,6 +26,9 @@ import shlex
 from absl import app
 from absl import flags
 
+from gi_tf.cli.runner import run_app
+from gi_tf.utils import files
+
 FLAGS = flags.FLAGS
 
 
@@ -132,14 +135,13 @@ def main(argv, flag_values=FLAGS):
     logging.set_verbosity(logging.WARNING)
     try:
         evaluate_folder(flag_values)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-eval: error: {err}") from err
 
 
 def run():
     """Console-script entry point (``gi-eval``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.cli.runner import run_app
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.utils import files
 
 FLAGS = flags.FLAGS
 
@@ -42,7 +44,8 @@ def define_flags(flag_values=FLAGS):
     flags.mark_flags_as_required(["checkpoint", "export_dir"], flag_values=flag_values)
 
 
-def export(checkpoint, export_dir, version=None, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+def export(checkpoint, export_dir, version=None,
+           attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
     """Export and print what was written; returns the version directory.
 
     Raises:
@@ -50,16 +53,14 @@ def export(checkpoint, export_dir, version=None, attention_chunk_elements=DEFAUL
         FileExistsError: the version directory exists.
         ValueError: the checkpoint does not hold a gi_tf generator.
     """
-    import os
-
     # Imported here so that --help does not load TensorFlow.
     from gi_tf.inference import export as export_lib
     from gi_tf.models.checkpoints import resolve_checkpoint
 
     prefix = resolve_checkpoint(checkpoint)  # fail fast, before building anything
     if version is not None:
-        target = os.path.join(os.path.abspath(export_dir), str(version))
-        if os.path.exists(target):
+        target = files.join(files.abspath(export_dir), str(version))
+        if files.exists(target):
             raise FileExistsError(f"export version {target!r} already exists; pick another "
                                   "--version or leave it out to use the next free one")
     print(f"Exporting {prefix} ...")
@@ -69,7 +70,7 @@ def export(checkpoint, export_dir, version=None, attention_chunk_elements=DEFAUL
     print(f"Wrote SavedModel {path}")
     print("Signatures: " + ", ".join(export_lib.SIGNATURE_KEYS) + " (see export/README.md)")
     print(f"Serve it with: tensorflow_model_server --rest_api_port=8501 --model_name=gi_tf "
-          f"--model_base_path={os.path.dirname(path)}")
+          f"--model_base_path={files.dirname(path)}")
     return path
 
 
@@ -81,14 +82,13 @@ def main(argv, flag_values=FLAGS):
     try:
         export(flag_values.checkpoint, flag_values.export_dir, version=flag_values.version,
                attention_chunk_elements=flag_values.attention_chunk_elements)
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-export: error: {err}") from err
 
 
 def run():
     """Console-script entry point (``gi-export``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,12 @@ education only); the converted checkpoint stays under that licence.
 """
 
 import dataclasses
-import json
-import os
 
 from absl import app
 from absl import flags
+
+from gi_tf.cli.runner import run_app
+from gi_tf.utils import files
 
 FLAGS = flags.FLAGS
 NAMES_SHOWN = 30  # ignored variable names listed per group
@@ -64,14 +65,14 @@ def define_flags(flag_values=FLAGS):
 
 def check_output(output, prefix, overwrite):
     """Raise ``app.UsageError`` if ``output`` cannot receive the converted checkpoint."""
-    output = os.path.abspath(output)
-    if os.path.abspath(os.path.dirname(prefix)) == output:
+    output = files.abspath(output)
+    if files.abspath(files.dirname(prefix)) == output:
         raise app.UsageError(
             f"--output={output!r} is the TF1 checkpoint's own directory; writing there would "
             "replace its 'checkpoint' index. Choose another directory.")
-    if os.path.exists(output) and not os.path.isdir(output):
+    if files.exists(output) and not files.isdir(output):
         raise app.UsageError(f"--output={output!r} exists and is not a directory.")
-    if os.path.isdir(output) and os.listdir(output) and not overwrite:
+    if files.isdir(output) and files.listdir(output) and not overwrite:
         raise app.UsageError(
             f"--output={output!r} is not empty; pass --overwrite to write into it anyway.")
 
@@ -128,14 +129,14 @@ def import_checkpoint(checkpoint, output, overwrite=False, run_self_check=True,
                 f"--self_check_tolerance={self_check_tolerance}; nothing written.")
     written = save_generator(generator, output, model_config)
     record = write_import_record(output, weights, check)
-    print(f"Wrote {written} (+ model_config.json, {os.path.basename(record)}). {LICENCE_NOTE}")
+    print(f"Wrote {written} (+ model_config.json, {files.basename(record)}). {LICENCE_NOTE}")
     return written
 
 
 def write_import_record(output, weights, check=None):
     """Write ``tf1_import.json`` (source, variables, self-check, licence) atomically."""
     record = {
-        "source_prefix": os.path.abspath(weights.prefix),
+        "source_prefix": files.abspath(weights.prefix),
         "imported_variables": len(weights.generator),
         "parameters": weights.parameters,
         "ignored_critic_variables": len(weights.critic),
@@ -144,11 +145,7 @@ def write_import_record(output, weights, check=None):
         "self_check": None if check is None else dataclasses.asdict(check),
         "licence": LICENCE_NOTE,
     }
-    path = os.path.join(output, IMPORT_RECORD)
-    with open(path + ".tmp", "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    os.replace(path + ".tmp", path)
-    return path
+    return files.write_json(files.join(output, IMPORT_RECORD), record)
 
 
 def main(argv, flag_values=FLAGS):
@@ -163,14 +160,13 @@ def main(argv, flag_values=FLAGS):
             self_check_size=flag_values.self_check_size,
             self_check_tolerance=flag_values.self_check_tolerance,
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-import-tf1: error: {err}") from err
 
 
 def run():
     """Console-script entry point (``gi-import-tf1``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ import sys
 from absl import app
 from absl import flags
 
+from gi_tf.cli.runner import run_app
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
 FLAGS = flags.FLAGS
-DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26  # = gi_tf.inference.inpainter's (kept TF-free for --help)
 
 
 def define_flags(flag_values=FLAGS):
@@ -188,8 +190,7 @@ def main(argv, flag_values=FLAGS):
 
 def run():
     """Console-script entry point (``gi-inpaint``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ ones TensorFlow cannot decode.
 from absl import app
 from absl import flags
 
+from gi_tf.cli.runner import run_app
+from gi_tf.utils import files
+
 FLAGS = flags.FLAGS
 
 
@@ -50,17 +53,17 @@ def main(argv, flag_values=FLAGS):
     """Write the shards, print their paths and the images left out."""
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
-    from gi_tf.data import pipeline  # imported here so that a bad command line fails fast
-    from gi_tf.data import tfrecords
+    from gi_tf.data import tfrecords  # imported here so that a bad command line fails fast
+    from gi_tf.data.sources import SkippedImages
 
-    skipped = pipeline.SkippedImages(max_examples=20)
+    skipped = SkippedImages(max_examples=20)
     seed = flag_values.shuffle_seed
     try:
         outputs = tfrecords.write_tfrecords(
             flag_values.input, flag_values.output, num_shards=flag_values.num_shards,
             shuffle_seed=None if seed == -1 else seed, verify=flag_values.verify,
             overwrite=flag_values.overwrite, skipped=skipped, progress=True)
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-make-tfrecords: error: {err}") from err
     for path in outputs:
         print(path)
@@ -72,8 +75,7 @@ def main(argv, flag_values=FLAGS):
 
 def run():
     """Console-script entry point (``gi-make-tfrecords``)."""
-    define_flags()
-    app.run(main)
+    run_app(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -293,9 +293,19 @@ def held_out_images(count, size, seed=HELD_OUT_SEED, photos=False):
     return out
 
 
-def make_dataset(images, batch_size, seed=TRAIN_SEED):
-    """An endless, shuffled ``tf.data.Dataset`` of float32 ``[batch_size, S, S, 3]`` RGB
-    batches in [-1, 1] (``x / 127.5 - 1``) from a uint8 pool ``[N, S, S, 3]``."""
+def in_memory_dataset(images, batch_size, seed=TRAIN_SEED):
+    """An endless, shuffled ``tf.data.Dataset`` of batches of an in-memory image pool.
+
+    Args:
+        images: uint8 RGB ``[N, S, S, 3]``, e.g. from :func:`training_images`.
+        batch_size: int, images per batch.
+        seed: int, seed of the shuffle (reshuffled every pass).
+
+    Returns:
+        ``tf.data.Dataset`` of float32 ``[batch_size, S, S, 3]`` RGB batches in [-1, 1]
+        (``x / 127.5 - 1``). Files and ``DataConfig`` sources go through
+        :func:`gi_tf.data.pipeline.make_dataset` instead.
+    """
     import tensorflow as tf
 
     images = np.asarray(images)

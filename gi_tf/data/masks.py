@@ -31,6 +31,7 @@ import tensorflow as tf
 from gi_tf.data.brush_strokes import free_form_mask
 from gi_tf.ops.seeds import as_seed
 from gi_tf.ops.seeds import split_seed as _split
+from gi_tf.utils.options import option
 
 # Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
 # source conversion keeps tracing inside train steps and tf.data fast.
@@ -243,24 +244,26 @@ class MaskConfig:
             ``flip``).
     """
 
-    kind: str = "box"
-    box_height: int = 128
-    box_width: int = 128
-    max_delta_height: int = 32
-    max_delta_width: int = 32
-    vertical_margin: int = 0
-    horizontal_margin: int = 0
-    free_ratio: float = 0.5
-    per_sample: bool = True
-    max_strokes: int = 3
-    min_segments: int = 4
-    max_segments: int = 11
-    min_stroke_width: float = 12 / 256
-    max_stroke_width: float = 40 / 256
-    mean_segment_length: float = 1 / 8
-    mean_angle: float = 2 * math.pi / 5
-    angle_range: float = 2 * math.pi / 15
-    flip_strokes: bool = True
+    kind: str = option("box", "Training holes: box (DeepFill v1), free (brush strokes) or "
+                       "mixed.", choices=_KINDS)
+    box_height: int = option(128, "Box height in pixels (128 released, at 256).")
+    box_width: int = option(128, "Box width in pixels (128 released, at 256).")
+    max_delta_height: int = option(32, "Total vertical hole shrink inside the box (32 "
+                                   "released, at 256).")
+    max_delta_width: int = option(32, "Total horizontal hole shrink inside the box.")
+    vertical_margin: int = option(0, "Minimal box distance to top/bottom.")
+    horizontal_margin: int = option(0, "Minimal box distance to the sides.")
+    free_ratio: float = option(0.5, "Share of free-form holes for kind=mixed.")
+    per_sample: bool = option(True, "One mask per image (False: one per batch, as released).")
+    max_strokes: int = option(3, "Brush strokes per free-form hole (at most).")
+    min_segments: int = option(4, "Segments per stroke (at least).")
+    max_segments: int = option(11, "Segments per stroke (at most).")
+    min_stroke_width: float = option(12 / 256, "Thinnest stroke, as a share of the image side.")
+    max_stroke_width: float = option(40 / 256, "Thickest stroke, as a share of the image side.")
+    mean_segment_length: float = option(1 / 8, "Mean segment length, as a share of the side.")
+    mean_angle: float = option(2 * math.pi / 5, "Mean turn between segments (radians).")
+    angle_range: float = option(2 * math.pi / 15, "Range of the turn around the mean.")
+    flip_strokes: bool = option(True, "Randomly mirror strokes.")
 
     def validate(self):
         """Raise ``ValueError`` naming the first invalid field; return ``self``."""

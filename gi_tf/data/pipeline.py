@@ -36,8 +36,6 @@ Decisions:
 """
 
 import dataclasses
-import logging
-import threading
 
 import numpy as np
 import tensorflow as tf
@@ -48,10 +46,12 @@ from gi_tf.data import tfrecords
 from gi_tf.data.builtin_images import textures as synthetic_textures  # noqa: F401  (re-export)
 from gi_tf.data.sources import BUILTIN_TEXTURES
 from gi_tf.data.sources import IMAGE_EXTENSIONS  # noqa: F401  (re-export)
+from gi_tf.data.sources import SkippedImages
 from gi_tf.data.sources import list_image_files
 from gi_tf.data.sources import list_tfrecord_files
 from gi_tf.data.sources import source_kind
 from gi_tf.data.tfrecords import write_tfrecords  # noqa: F401  (re-export)
+from gi_tf.utils.options import option
 
 # Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
 # source conversion keeps tracing inside train steps and tf.data fast.
@@ -60,8 +60,6 @@ _plain_tf = tf.autograph.experimental.do_not_convert
 # How many images make_dataset tries at start-up before deciding a source is unreadable.
 PROBE_LIMIT = 64
 _ENDLESS = 2 ** 62
-
-logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +84,15 @@ class DataConfig:
         seed: int, seed of the order, crops and flips.
     """
 
-    source: str
-    image_size: int = 256
-    random_crop: bool = False
-    flip: bool = False
-    shuffle_buffer: int = 1024
-    num_parallel_calls: int = -1
-    seed: int = 0
+    source: str = option(help="Training images: a folder, a .flist file, a TFRecord glob "
+                         "(*.tfrecord*) or builtin:textures[:N].")
+    image_size: int = option(256, "Side of the square training images.")
+    random_crop: bool = option(False, "Upscale small images then random-crop (Places2); "
+                               "otherwise resize to image_size (CelebA-HQ).")
+    flip: bool = option(False, "Random horizontal flips (not in the released code).")
+    shuffle_buffer: int = option(1024, "Shuffle buffer over files; 0 = file order.")
+    num_parallel_calls: int = option(-1, "Parallel decoders; -1 = AUTOTUNE.")
+    seed: int = option(0, "Seed of the order, crops and flips.")
 
     def validate(self):
         """Raise ``ValueError`` naming the first invalid field; return ``self``."""
@@ -112,37 +112,6 @@ class DataConfig:
         if not isinstance(self.seed, int):
             fail("seed", "must be an int")
         return self
-
-
-class SkippedImages:
-    """Thread-safe count of images that could not be read or decoded.
-
-    Pass one to :func:`make_dataset` and log ``count`` from the training loop. A bad
-    image is counted once per pass over the data. Pipelines of one process may share
-    one counter; each worker process counts its own files.
-
-    Attributes:
-        count: int, number of skipped images so far.
-        examples: list of str, the first ``max_examples`` skipped names.
-    """
-
-    def __init__(self, max_examples=10):
-        self._lock = threading.Lock()
-        self._max_examples = max_examples
-        self.count = 0
-        self.examples = []
-
-    def record(self, name):
-        """Count one skipped image called ``name`` (str or bytes) and log a warning."""
-        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-        with self._lock:
-            self.count += 1
-            if len(self.examples) < self._max_examples:
-                self.examples.append(name)
-        logger.warning("Skipping unreadable or corrupt image: %s", name)
-
-    def __int__(self):
-        return self.count
 
 
 @_plain_tf

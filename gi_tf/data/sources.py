@@ -8,16 +8,22 @@ A *source* is what ``gi-train --data`` takes (``DataConfig.source``):
 * ``builtin:textures`` or ``builtin:textures:<count>``: procedural textures
   (:func:`gi_tf.data.builtin_images.texture`), no files at all.
 
-Nothing here opens an image; :mod:`gi_tf.data.pipeline` reads and decodes them.
+Nothing here opens an image; :mod:`gi_tf.data.pipeline` reads and decodes them (and
+:mod:`gi_tf.data.tfrecords` packs them), both counting the ones they could not read or
+decode in a :class:`SkippedImages`.
 """
 
+import logging
 import os
+import threading
 
 import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 BUILTIN_TEXTURES = "builtin:textures"
 DEFAULT_TEXTURE_COUNT = 1024
+
+logger = logging.getLogger(__name__)
 
 
 def source_kind(source):
@@ -97,3 +103,36 @@ def texture_count(source):
         raise ValueError(f"DataConfig.source={source!r}: unknown built-in dataset "
                          f"(use '{BUILTIN_TEXTURES}' or '{BUILTIN_TEXTURES}:<count>')")
     return int(count) if count else DEFAULT_TEXTURE_COUNT
+
+
+class SkippedImages:
+    """Thread-safe count of a source's images that could not be read or decoded.
+
+    Pass one to :func:`gi_tf.data.pipeline.make_dataset` (unreadable images are dropped
+    from training) or :func:`gi_tf.data.tfrecords.write_tfrecords` (with ``verify``,
+    undecodable images are left out of the shards), and log ``count``. A bad image is
+    counted once per pass over the data. Pipelines of one process may share one counter;
+    each worker process counts its own files.
+
+    Attributes:
+        count: int, number of skipped images so far.
+        examples: list of str, the first ``max_examples`` skipped names.
+    """
+
+    def __init__(self, max_examples=10):
+        self._lock = threading.Lock()
+        self._max_examples = max_examples
+        self.count = 0
+        self.examples = []
+
+    def record(self, name):
+        """Count one skipped image called ``name`` (str or bytes) and log a warning."""
+        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+        with self._lock:
+            self.count += 1
+            if len(self.examples) < self._max_examples:
+                self.examples.append(name)
+        logger.warning("Skipping unreadable or corrupt image: %s", name)
+
+    def __int__(self):
+        return self.count

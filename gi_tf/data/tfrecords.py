@@ -19,7 +19,9 @@ import random
 
 import tensorflow as tf
 
+from gi_tf.data.sources import SkippedImages
 from gi_tf.data.sources import list_image_files
+from gi_tf.utils import files
 
 FEATURES = {
     "image/encoded": tf.io.FixedLenFeature([], tf.string),
@@ -49,12 +51,6 @@ def shard_paths(output_prefix, num_shards):
             for i in range(num_shards)]
 
 
-def _temporary_path(path):
-    folder, name = os.path.split(path)
-    # A leading dot keeps a leftover temporary file out of "<prefix>-*" globs.
-    return os.path.join(folder, f".{name}.incomplete")
-
-
 def _is_decodable(encoded):
     """True if TensorFlow (the training decoder) can decode ``encoded`` as an image."""
     try:
@@ -75,7 +71,7 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
 
     Args:
         source: str, folder (searched recursively) or ``.flist`` file; see
-            :func:`gi_tf.data.pipeline.list_image_files`.
+            :func:`gi_tf.data.sources.list_image_files`.
         output_prefix: str, e.g. ``"data/train"``; missing parent folders are created.
         num_shards: int, ``1 .. number of images``. Image ``i`` (after shuffling) goes
             to shard ``i % num_shards``.
@@ -89,7 +85,7 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
         overwrite: bool, replace existing ``<output_prefix>-NNNNN-of-NNNNN.tfrecord``
             shards (all of them, whatever their count). Without it existing shards are
             an error.
-        skipped: optional :class:`gi_tf.data.pipeline.SkippedImages` counting left-out images.
+        skipped: optional :class:`gi_tf.data.sources.SkippedImages` counting left-out images.
         progress: bool, show a ``keras.utils.Progbar``.
 
     Returns:
@@ -101,8 +97,6 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
         ValueError: ``num_shards`` is out of range, the source is empty, or every image
             failed verification.
     """
-    from gi_tf.data.pipeline import SkippedImages  # gi_tf.data.pipeline imports this module
-
     paths = list_image_files(source)
     if not 1 <= num_shards <= len(paths):
         raise ValueError(f"num_shards={num_shards} must be in [1, {len(paths)}] "
@@ -116,47 +110,38 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
         random.Random(shuffle_seed).shuffle(paths)
     skipped = skipped if skipped is not None else SkippedImages()
     root = os.path.dirname(os.path.abspath(source)) if source.endswith(".flist") else source
-    folder = os.path.dirname(output_prefix)
-    if folder:
-        tf.io.gfile.makedirs(folder)
     outputs = shard_paths(output_prefix, num_shards)
-    temporaries = [_temporary_path(path) for path in outputs]
     bar = None
     if progress:
         import keras
 
         bar = keras.utils.Progbar(len(paths), unit_name="image")
     written = 0
-    writers = [tf.io.TFRecordWriter(path) for path in temporaries]
-    try:
-        for i, path in enumerate(paths):
-            if not tf.io.gfile.exists(path):
-                raise FileNotFoundError(f"image listed in {source} not found: {path}")
-            with tf.io.gfile.GFile(path, "rb") as handle:
-                encoded = handle.read()
-            if verify and not _is_decodable(encoded):
-                skipped.record(path)
-            else:
-                name = os.path.relpath(path, root).encode("utf-8")
-                writers[written % num_shards].write(
-                    make_example(encoded, name).SerializeToString())
-                written += 1
-            if bar is not None:
-                bar.update(i + 1)
-        for writer in writers:
-            writer.close()
+    # Hidden temporary shards (gi_tf.utils.files), renamed into place only if all complete.
+    with files.atomic_paths(outputs) as temporaries:
+        writers = [tf.io.TFRecordWriter(path) for path in temporaries]
+        try:
+            for i, path in enumerate(paths):
+                if not tf.io.gfile.exists(path):
+                    raise FileNotFoundError(f"image listed in {source} not found: {path}")
+                with tf.io.gfile.GFile(path, "rb") as handle:
+                    encoded = handle.read()
+                if verify and not _is_decodable(encoded):
+                    skipped.record(path)
+                else:
+                    name = os.path.relpath(path, root).encode("utf-8")
+                    writers[written % num_shards].write(
+                        make_example(encoded, name).SerializeToString())
+                    written += 1
+                if bar is not None:
+                    bar.update(i + 1)
+        finally:
+            for writer in writers:
+                writer.close()
         if written < num_shards:
             raise ValueError(
                 f"only {written} of {len(paths)} images in {source} could be decoded, "
                 f"fewer than num_shards={num_shards}")
-        for temporary, path in zip(temporaries, outputs):
-            tf.io.gfile.rename(temporary, path, overwrite=True)
-    finally:
-        for writer in writers:
-            writer.close()
-        for temporary in temporaries:
-            if tf.io.gfile.exists(temporary):
-                tf.io.gfile.remove(temporary)
     for stale in sorted(set(old_shards) - set(outputs)):
-        tf.io.gfile.remove(stale)
+        files.remove(stale, missing_ok=True)
     return outputs

@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+from gi_tf.utils import files
+
 MODEL_NAME = "gi_tf"
 ABLATION_NAME = "gi_tf, no attention"
 PHOTO_FRACTION = 0.25
@@ -108,40 +110,34 @@ class Timer:
         return time.perf_counter() - self.wall, self._cpu() - self.cpu
 
 
-def train_variant(train_config, use_attention, images, directory, verbose=1):
-    """Train one generator on a uint8 image pool and save its checkpoint in ``directory``.
+def train_variant(train_config, use_attention, images, directory, log=print):
+    """Train one generator on a uint8 image pool; its run directory is ``directory``.
+
+    The run goes through :func:`gi_tf.training.loop.train` (the ``gi-train`` loop), so
+    ``directory`` holds a resumable training checkpoint that
+    ``Inpainter.from_checkpoint(directory)`` loads.
 
     Returns:
         ``(generator, model_config, stats)``; stats: ``steps``, ``wall_s``, ``cpu_s`` and
-        the last value of every loss term.
+        the last logged mean of every trained loss term.
 
     Raises:
-        FloatingPointError: a loss became NaN (nothing is saved then).
+        gi_tf.training.loss_checks.NonFiniteLossError: a loss became NaN/Inf (nothing is
+            saved after the last good checkpoint).
     """
-    import keras
-
     from gi_tf.data import builtin_images
-    from gi_tf.models.checkpoints import save_generator
     from gi_tf.models.config import ModelConfig
-    from gi_tf.training.gan import build_inpainting_gan
+    from gi_tf.training.loop import train
 
     model_config = ModelConfig(use_attention=use_attention).validate()
-    keras.utils.set_random_seed(train_config.seed)
-    gan = build_inpainting_gan(train_config, model_config)
-    gan.compile(jit_compile=train_config.jit_compile)
-    dataset = builtin_images.make_dataset(images, train_config.images_per_step, train_config.seed)
+    files.rmtree(directory, missing_ok=True)  # a rerun trains from scratch, as before
+    dataset = builtin_images.in_memory_dataset(images, train_config.images_per_step,
+                                               train_config.seed)
     timer = Timer()
-    history = gan.fit(dataset, steps_per_epoch=train_config.max_steps, epochs=1, shuffle=False,
-                      verbose=verbose, callbacks=[keras.callbacks.TerminateOnNaN()])
+    result = train(train_config, model_config, None, directory, dataset=dataset, log=log)
     wall_s, cpu_s = timer.elapsed()
-    losses = {k: float(v[-1]) for k, v in history.history.items()}
-    if any(not np.isfinite(v) for v in losses.values()):
-        raise FloatingPointError(f"training (use_attention={use_attention}) stopped on a "
-                                 f"non-finite loss: {losses}")
-    save_generator(gan.generator, directory, model_config)
-    train_config.write(directory)
-    stats = dict(steps=int(gan.step_counter.numpy()), wall_s=wall_s, cpu_s=cpu_s, **losses)
-    return gan.generator, model_config, stats
+    stats = dict(steps=result.step, wall_s=wall_s, cpu_s=cpu_s, **result.logs)
+    return result.model.generator, model_config, stats
 
 
 def held_out_samples(count, size, kinds, mask_seed, photos):
@@ -260,7 +256,8 @@ def run_demo(settings, verbose=1, log=print):
         log(f"[gi-demo] training the {variant.replace('_', '-')} model: {config.max_steps} steps "
             f"of batch {config.batch_size} at {config.image_size} px")
         generator, model_config, stats[variant] = train_variant(
-            config, use_attention, images, os.path.join(out, variant), verbose=verbose)
+            config, use_attention, images, os.path.join(out, variant),
+            log=log if verbose else (lambda line: None))
         generators[variant] = (generator, model_config)
         timings[f"train {variant}"] = stats[variant]["wall_s"]
     step = Timer()
@@ -293,6 +290,7 @@ def run_demo(settings, verbose=1, log=print):
     log("\n" + table + "\n\n" + text + "\n")
     log("[gi-demo] wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
         + f"; CPU time {cpu_s:.0f} s")
+    panels = os.path.join(out, "panels")
     log(f"[gi-demo] wrote {os.path.join(out, 'eval', 'metrics.md')}, examples.png, "
-        f"{len(os.listdir(os.path.join(out, 'panels')))} panels in {os.path.join(out, 'panels')}")
+        f"{len(files.listdir(panels))} panels in {panels}")
     return evaluation, table, timings

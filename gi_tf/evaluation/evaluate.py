@@ -175,8 +175,8 @@ class Evaluation:
     Attributes:
         methods: method names, in table order.
         rows: per-sample dicts ``image, mask_kind, hole_fraction, method, ms`` and the
-            :data:`gi_tf.evaluation.metrics.METRICS` (``ground truth`` rows carry only the TV metrics,
-            the reference for the methods' TV).
+            :data:`gi_tf.evaluation.metrics.METRICS` (``ground truth`` rows carry only the
+            TV metrics, the reference for the methods' TV).
         examples: the first ``num_examples`` samples as dicts ``sample`` (:data:`Sample`),
             ``results`` ``{method: uint8 [H, W, 3]}``, ``attention`` ``{method: uint8}``.
     """

@@ -23,8 +23,8 @@ count equally.
 
 DeepFill v1's Table 1 reports "mean l1 loss", "mean l2 loss" and "TV loss" in percent
 and PSNR; the authors called the errors relative and never published the exact formulas
-(spec §6), so these are our definitions and the numbers are not comparable with the
-paper's.
+(JiahuiYu/generative_inpainting issue #146), so these are our definitions and the
+numbers are not comparable with the paper's.
 
 Example:
     >>> a = np.zeros((16, 16, 3), np.uint8); b = np.full((16, 16, 3), 51, np.uint8)

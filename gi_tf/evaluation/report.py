@@ -1,8 +1,8 @@
 """Reports of an :class:`gi_tf.evaluation.evaluate.Evaluation`: CSV, markdown table, example grid.
 
-:func:`write_outputs` writes, into one folder, every file through a temporary file and
-``os.replace`` (a reader never sees half a file, and a failed run leaves the previous
-files intact):
+:func:`write_outputs` writes, into one folder (local or any TF filesystem, e.g.
+``gs://``), every file atomically through :mod:`gi_tf.utils.files` (a reader never sees
+half a file, and a failed run leaves the previous files intact):
 
 * ``metrics.csv``: one row per (image, mask kind, method) with every metric;
 * ``summary.csv``: the means per (mask kind, method);
@@ -15,12 +15,11 @@ files intact):
 import csv
 import io
 import math
-import os
-import tempfile
 
 import numpy as np
 
 from gi_tf.evaluation.metrics import METRICS
+from gi_tf.utils import files
 
 HEADERS = {"l1": "ℓ1 %", "l1_hole": "ℓ1 hole %", "l2": "ℓ2 %", "l2_hole": "ℓ2 hole %",
            "psnr": "PSNR dB", "psnr_hole": "PSNR hole dB", "ssim": "SSIM",
@@ -37,20 +36,8 @@ METRIC_NOTE = (
 
 
 def write_text_atomic(path, text):
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`gi_tf.utils.files.write_text`)."""
+    return files.write_text(path, text)
 
 
 def csv_text(rows):
@@ -163,16 +150,16 @@ def write_outputs(evaluation, output_dir, header="", attention_from=None, footer
     """
     from gi_tf.utils.image_io import write_image_atomic
 
-    os.makedirs(output_dir, exist_ok=True)
+    files.makedirs(output_dir)
     summary = evaluation.summary()
     table = markdown_table(summary)
-    write_text_atomic(os.path.join(output_dir, "metrics.csv"), csv_text(evaluation.rows))
-    write_text_atomic(os.path.join(output_dir, "summary.csv"), csv_text(summary))
+    write_text_atomic(files.join(output_dir, "metrics.csv"), csv_text(evaluation.rows))
+    write_text_atomic(files.join(output_dir, "summary.csv"), csv_text(summary))
     document = ((header.rstrip() + "\n\n" if header else "") + table + "\n\n" + METRIC_NOTE
                 + "\n" + ("\n" + footer.rstrip() + "\n" if footer else ""))
-    write_text_atomic(os.path.join(output_dir, "metrics.md"), document)
+    write_text_atomic(files.join(output_dir, "metrics.md"), document)
     if evaluation.examples:
-        write_image_atomic(os.path.join(output_dir, "examples.png"),
+        write_image_atomic(files.join(output_dir, "examples.png"),
                            example_grid(evaluation, attention_from))
     return table
 

@@ -16,25 +16,27 @@ Three signatures, all with dynamic batch, height and width, all bodies taken fro
 (a test compares it with an exported model).
 
 Layout: ``<export_base>/<version>/`` (TF Serving's), holding ``saved_model.pb``,
-``variables/`` and ``assets.extra/{model_config.json, export_info.json}``. A version is
-written into a hidden temporary sibling directory and renamed into place, so an
-interrupted export never leaves a half-written version that TF Serving could pick up.
+``variables/`` and ``assets.extra/{model_config.json, export_info.json}``. The base may
+be local or on any TF filesystem (``gs://``, ``ram://``). A version is written into a
+hidden temporary sibling directory and published with
+:func:`gi_tf.utils.files.publish_directory`: locally one atomic rename, so an interrupted
+export never leaves a half-written version that TF Serving could pick up; on object
+stores the files are moved one by one with ``saved_model.pb`` last.
 """
 
 import datetime
-import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
 from gi_tf.inference import preprocessing
 from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.utils import files
 
 SIGNATURE_KEYS = ("serving_default", "inpaint_float", "inpaint_encoded")
 EXTRA_DIR = "assets.extra"
 EXPORT_INFO_FILE = "export_info.json"
+SAVED_MODEL_FILE = "saved_model.pb"
 
 
 def endpoints(generator):
@@ -76,9 +78,9 @@ def save_archive(generator, directory):
 
 def existing_versions(export_base):
     """Sorted integer version directory names in ``export_base`` (empty if missing)."""
-    if not os.path.isdir(export_base):
+    if not files.isdir(export_base):
         return []
-    return sorted(int(name) for name in os.listdir(export_base) if name.isdigit())
+    return sorted(int(name) for name in files.listdir(export_base) if name.isdigit())
 
 
 def next_version(export_base):
@@ -94,25 +96,12 @@ def check_version(version):
     return int(version)
 
 
-def _directory_mode():
-    """0o777 minus the umask (what os.makedirs gives), read without changing the umask."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o777 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o755
-
-
 def write_extras(directory, model_config, info):
     """Write ``model_config.json`` and ``export_info.json`` into ``directory/assets.extra``."""
-    extra = os.path.join(directory, EXTRA_DIR)
-    os.makedirs(extra, exist_ok=True)
+    extra = files.join(directory, EXTRA_DIR)
+    files.makedirs(extra)
     model_config.write(extra)
-    with open(os.path.join(extra, EXPORT_INFO_FILE), "w") as f:
-        json.dump(info, f, indent=2, sort_keys=True)
+    files.write_json(files.join(extra, EXPORT_INFO_FILE), info)
 
 
 def _export_info(model_config, version, source, attention_chunk_elements):
@@ -140,7 +129,8 @@ def export_generator(generator, model_config, export_base, version=None, source=
     Args:
         generator: a built generator with its weights.
         model_config: its :class:`gi_tf.models.config.ModelConfig` (written to assets.extra).
-        export_base: TF Serving's model base path; created if missing.
+        export_base: TF Serving's model base path, local or any TF filesystem
+            (``gs://``, ``ram://``); created if missing.
         version: positive int; default the next free integer (:func:`next_version`).
         source: recorded in ``export_info.json`` (e.g. the checkpoint prefix).
 
@@ -148,26 +138,18 @@ def export_generator(generator, model_config, export_base, version=None, source=
         FileExistsError: ``<export_base>/<version>`` already exists.
         ValueError: ``version`` is not a positive integer.
     """
-    export_base = os.path.abspath(os.fspath(export_base))
+    export_base = files.abspath(os.fspath(export_base))
     version = next_version(export_base) if version is None else check_version(version)
-    final = os.path.join(export_base, str(version))
-    if os.path.exists(final):
+    final = files.join(export_base, str(version))
+    if files.exists(final):
         raise FileExistsError(f"export version {final!r} already exists; pick another --version "
                               "or leave it out to use the next free one")
-    os.makedirs(export_base, exist_ok=True)
-    # Hidden sibling (TF Serving only loads all-digit names); renamed when complete.
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
-    try:
+    # Written into a hidden sibling (TF Serving only loads all-digit names) and published
+    # when complete; where directories cannot be renamed, saved_model.pb is moved last.
+    with files.publish_directory(final, last=(SAVED_MODEL_FILE,)) as tmp:
         save_archive(generator, tmp)
         write_extras(tmp, model_config, _export_info(
             model_config, version, source, generator.attention_chunk_elements))
-        if os.path.exists(final):
-            raise FileExistsError(f"export version {final!r} appeared while exporting")
-        os.chmod(tmp, _directory_mode())  # mkdtemp's 0700 would hide it from a server user
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

@@ -19,8 +19,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gi_tf.inference.inpainter import crop_to_multiple
+from gi_tf.inference.inpainter import crop_arrays_to_multiple
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.utils import files
 from gi_tf.utils import image_io
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -62,11 +63,11 @@ def _stem(path):
 
 
 def _images_in(directory):
-    if not os.path.isdir(directory):
+    if not files.isdir(directory):
         raise FileNotFoundError(f"not a directory: {directory}")
-    names = sorted(n for n in os.listdir(directory)
+    names = sorted(n for n in files.listdir(directory)
                    if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
-    return [os.path.join(directory, n) for n in names]
+    return [files.join(directory, n) for n in names]
 
 
 def jobs_from_folders(image_dir, mask_dir, output_dir):
@@ -91,7 +92,7 @@ def jobs_from_folders(image_dir, mask_dir, output_dir):
     if missing:
         raise FileNotFoundError(f"no mask in {mask_dir} for {len(missing)} image(s), e.g. "
                                 f"{missing[0]} (masks are matched by file name stem)")
-    return [Job(p, masks[_stem(p)], os.path.join(output_dir, _stem(p) + ".png")) for p in images]
+    return [Job(p, masks[_stem(p)], files.join(output_dir, _stem(p) + ".png")) for p in images]
 
 
 def jobs_from_list(list_path):
@@ -104,16 +105,15 @@ def jobs_from_list(list_path):
         ValueError: a line without exactly three paths (naming the line number).
     """
     jobs = []
-    with open(list_path) as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split()
-            if len(parts) != 3:
-                raise ValueError(f"{list_path}:{number}: expected 'image mask output', got "
-                                 f"{len(parts)} field(s): {line!r}")
-            jobs.append(Job(*parts))
+    for number, line in enumerate(files.read_text(list_path).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise ValueError(f"{list_path}:{number}: expected 'image mask output', got "
+                             f"{len(parts)} field(s): {line!r}")
+        jobs.append(Job(*parts))
     if not jobs:
         raise ValueError(f"{list_path} lists no jobs")
     return jobs
@@ -130,16 +130,19 @@ def panel_path(output):
 def check_writable(path):
     """Raise ``ValueError``/``PermissionError`` naming ``path`` if it cannot be written.
 
-    Checks the extension and that a file can be created in the nearest existing parent
-    directory (missing directories are created when writing).
+    Checks the extension and, for local paths, that a file can be created in the nearest
+    existing parent directory (missing directories are created when writing). Other
+    filesystems (``gs://``, ``ram://``) have no cheap probe: a failed write names the path.
     """
     ext = os.path.splitext(path)[1].lower()
     if ext not in OUTPUT_EXTENSIONS:
         raise ValueError(f"output {path}: extension {ext or '(none)'!r} is not one of "
                          f"{', '.join(OUTPUT_EXTENSIONS)}")
-    if os.path.isdir(path):
+    if files.isdir(path):
         raise ValueError(f"output {path} is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
+    if not files.is_local(path):
+        return
+    parent = os.path.dirname(os.path.abspath(files.local_path(path)))
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
@@ -198,7 +201,7 @@ def inpaint_loaded(inpainter, loaded, options=InpaintOptions()):
     if not loaded.holes.any():
         image = loaded.image
         if options.policy == "crop":
-            image = crop_to_multiple(image[None], loaded.holes[None])[0][0]
+            image = crop_arrays_to_multiple(image[None], loaded.holes[None])[0][0]
         return image, np.full(image.shape, 255, np.uint8)
     return inpainter.inpaint(loaded.image, loaded.holes, return_attention=True,
                              policy=options.policy, max_side=options.max_side,

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
@@ -19,18 +20,13 @@ from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
 from gi_tf.inference.preprocessing import MASK_THRESHOLD
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
+from gi_tf.inference.preprocessing import cropped_size
 
 # Re-exported: the graph pipelines live in gi_tf.inference.preprocessing.
 from gi_tf.inference.preprocessing import inpaint_float  # noqa: F401
 from gi_tf.inference.preprocessing import inpaint_uint8  # noqa: F401
 from gi_tf.inference.preprocessing import make_uint8_function  # noqa: F401
-
-# Bound on the attention's score entries per sample before it is computed in chunks
-# of grid rows (see gi_tf.layers.attention_chunked). With 2**26 (256 MB of float32 scores)
-# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 24 grid rows and a
-# landscape 1920 x 1080 in chunks of 1 row (+ 8 halo rows: 9x the matching work, still
-# faster than 2**27 was). Peak memory and time: WORKSPACE.md and export/README.md.
-DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26
+from gi_tf.utils import files
 
 
 def as_batch(image, mask):
@@ -48,7 +44,8 @@ def as_batch(image, mask):
     if image.dtype != np.uint8:
         raise TypeError(
             f"image must be a uint8 RGB array (0..255); got dtype {image.dtype}. Read files "
-            "with gi_tf.utils.image_io.read_image, or convert with np.clip(x, 0, 255).astype(np.uint8)")
+            "with gi_tf.utils.image_io.read_image, or convert with "
+            "np.clip(x, 0, 255).astype(np.uint8)")
     if image.ndim not in (3, 4) or image.shape[-1] != 3:
         raise ValueError(
             f"image must be RGB [H, W, 3] or [N, H, W, 3]; got shape {image.shape} (convert "
@@ -80,9 +77,14 @@ def as_batch(image, mask):
     return image, np.ascontiguousarray(holes), batched
 
 
-def crop_to_multiple(image, holes):
-    """The original ``test.py`` crop: top-left ``floor(H/8)*8 x floor(W/8)*8`` of a batch."""
-    h, w = (s // SIZE_MULTIPLE * SIZE_MULTIPLE for s in image.shape[1:3])
+def crop_arrays_to_multiple(image, holes):
+    """The original ``test.py`` crop of NumPy batches: top-left ``floor(H/8)*8 x floor(W/8)*8``.
+
+    ``image`` and ``holes`` are ``[N, H, W, ...]``; ``ValueError`` when H or W is below 8.
+    The graph's crop is :func:`gi_tf.inference.preprocessing.crop_to_multiple` (the same
+    size rule, :func:`gi_tf.inference.preprocessing.cropped_size`).
+    """
+    h, w = (cropped_size(s) for s in image.shape[1:3])
     if min(h, w) < SIZE_MULTIPLE:
         raise ValueError(f"policy 'crop' needs an image of at least {SIZE_MULTIPLE} x "
                          f"{SIZE_MULTIPLE} pixels; got {image.shape[1]} x {image.shape[2]}")
@@ -162,7 +164,6 @@ class Inpainter:
                 held at once (same results, bounded memory for large images); None never
                 chunks.
         """
-        from gi_tf.inference.preprocessing import make_uint8_function
         from gi_tf.models.checkpoints import load_generator
 
         generator, model_config, prefix = load_generator(
@@ -227,7 +228,7 @@ class Inpainter:
             if strategy:
                 raise ValueError("policy 'crop' reproduces the original test.py and cannot be "
                                  "combined with max_side or crop_to_hole")
-            image, holes = crop_to_multiple(image, holes)
+            image, holes = crop_arrays_to_multiple(image, holes)
         counts = holes.reshape(len(holes), -1).sum(axis=1)
         full = np.flatnonzero(counts == holes[0].size)
         if len(full):
@@ -249,13 +250,13 @@ class Inpainter:
 def resolve_saved_model(path):
     """A SavedModel directory for ``path``: itself, or its highest integer version."""
     path = os.fspath(path)
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
+    if files.exists(files.join(path, "saved_model.pb")):
         return path
-    if os.path.isdir(path):
-        versions = [int(name) for name in os.listdir(path) if name.isdigit()
-                    and os.path.exists(os.path.join(path, name, "saved_model.pb"))]
+    if files.isdir(path):
+        versions = [int(name) for name in files.listdir(path) if name.isdigit()
+                    and files.exists(files.join(path, name, "saved_model.pb"))]
         if versions:
-            return os.path.join(path, str(max(versions)))
+            return files.join(path, str(max(versions)))
     raise FileNotFoundError(
         f"No SavedModel at {path!r}: expected a directory with saved_model.pb, or an export "
         "base directory holding integer version directories (<base>/<version>/saved_model.pb); "

@@ -5,8 +5,8 @@ images, lives here with dynamic batch, height and width. :class:`gi_tf.Inpainter
 ``gi-inpaint`` and every SavedModel signature (:mod:`gi_tf.inference.export`) call these functions,
 so the three cannot drift apart.
 
-Conventions (the original's ``test.py`` / ``build_server_graph``, spec §5, except where
-noted):
+Conventions (the original's ``test.py`` and ``inpaint_model.py``: ``build_server_graph``,
+JiahuiYu/generative_inpainting v1.0.0, except where noted):
 
 * images are RGB; uint8 0..255 or float32 in [-1, 1] (``x / 127.5 - 1``);
 * a uint8 mask pixel ``>= 128`` is a hole (the original's ``> 127.5``); a float mask
@@ -32,7 +32,8 @@ import collections
 
 import tensorflow as tf
 
-SIZE_MULTIPLE = 8
+from gi_tf.models.generator import SIZE_MULTIPLE
+
 MASK_THRESHOLD = 128
 POLICIES = ("pad", "crop")
 FULL_MASK_MESSAGE = "mask covers the whole image: nothing to borrow from"
@@ -87,6 +88,15 @@ def padded_size(size, multiple=SIZE_MULTIPLE):
     return (size + multiple - 1) // multiple * multiple
 
 
+def cropped_size(size, multiple=SIZE_MULTIPLE):
+    """Largest multiple of ``multiple`` that is <= ``size`` (int or integer tensor).
+
+    The size the original ``test.py`` crops to (policy ``"crop"``); 0 when ``size`` is
+    smaller than ``multiple``.
+    """
+    return size // multiple * multiple
+
+
 def _mirror_indices(size, new_size):
     """``0..size-1, size-1..0, 0..`` (symmetric, edge repeated), ``new_size`` long."""
     period = 2 * size
@@ -115,7 +125,7 @@ def pad_to_multiple(x, multiple=SIZE_MULTIPLE):
 def crop_to_multiple(x, multiple=SIZE_MULTIPLE):
     """Top-left crop of ``[N, H, W, C]`` to ``floor(H/m)*m x floor(W/m)*m`` (``test.py``)."""
     shape = tf.shape(x)
-    return x[:, : shape[1] // multiple * multiple, : shape[2] // multiple * multiple]
+    return x[:, : cropped_size(shape[1], multiple), : cropped_size(shape[2], multiple)]
 
 
 # -- checks (graph ops raising InvalidArgumentError) -----------------------------------------

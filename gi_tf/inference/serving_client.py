@@ -21,7 +21,6 @@ Example::
 
 import base64
 import json
-import os
 import urllib.request
 
 import numpy as np
@@ -254,12 +253,12 @@ def example_request_bodies(seed=0):
 
 def write_example_requests(directory, seed=0):
     """Write :func:`example_request_bodies` as JSON files; returns their paths."""
-    os.makedirs(directory, exist_ok=True)
+    from gi_tf.utils import files
+
+    files.makedirs(directory)
     paths = []
     for name, body in example_request_bodies(seed).items():
-        path = os.path.join(directory, name)
-        with open(path, "w") as f:
-            json.dump(body, f, separators=(",", ":"))
-            f.write("\n")
+        path = files.join(directory, name)
+        files.write_text(path, json.dumps(body, separators=(",", ":")) + "\n")
         paths.append(path)
     return paths

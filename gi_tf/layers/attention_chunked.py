@@ -24,6 +24,8 @@ peaked above the unchunked one. Peak memory is about eight chunk-sized float32 b
 import keras
 from keras import ops
 
+from gi_tf.layers.attention_patches import match_scores
+
 HALO = 2
 WRAP_ROWS = 4
 
@@ -95,13 +97,14 @@ def _chunk_row_ids(r0, rows, height):
     return ops.clip(ids, 0, height - 1)
 
 
-def chunked_attention(layer, f_patches, b_patches, valid, raw, height, width, rows):
+def chunked_attention(layer, f_patches, kernels, valid, raw, height, width, rows):
     """Attention weights and pasted patches, ``rows`` foreground grid rows at a time.
 
     Args:
         layer: the calling ``ContextualAttention`` (``fuse``, ``fuse_k``, ``masked_softmax``).
         f_patches: float32 ``[B, L, D]`` foreground patch matrix (``L = height*width``).
-        b_patches: float32 ``[B, L, D]`` normalised background patch matrix.
+        kernels: float32 ``[B, D, L]`` normalised background patches
+            (:func:`gi_tf.layers.attention_patches.background_kernels`).
         valid: float32 ``[B, L]`` background validity.
         raw: float32 ``[B, L, P]`` raw patches for the reconstruction.
         height, width: the attention grid.
@@ -118,7 +121,6 @@ def chunked_attention(layer, f_patches, b_patches, valid, raw, height, width, ro
     batch, length, patch = shape[0], shape[1], shape[2]
     n_chunks = (height + rows - 1) // rows
     chunk_len = rows * width
-    b_t = ops.transpose(b_patches, (0, 2, 1))
     shift_values = ops.convert_to_tensor(shifts, "int32")
 
     def body(c, state):
@@ -126,7 +128,7 @@ def chunked_attention(layer, f_patches, b_patches, valid, raw, height, width, ro
         r0 = c * rows
         row_ids = _chunk_row_ids(r0, rows, height)
         local_pos = ops.reshape(row_ids[:, None] * width + ops.arange(width, dtype="int32"), (-1,))
-        local_scores = ops.matmul(ops.take(f_patches, local_pos, axis=1), b_t)
+        local_scores = match_scores(ops.take(f_patches, local_pos, axis=1), kernels)
         pos = r0 * width + ops.arange(chunk_len, dtype="int32")
         inside = pos < length
 

@@ -8,9 +8,12 @@ in the released code, and orders a patch's values as (row, col, channel).
 
 from keras import ops
 
+# The released code divides each background patch by max(its L2 norm, 1e-4).
+NORM_FLOOR = 1e-4
+
 
 def same_padding(kernel, stride=1):
-    """(before, after) zero padding of TF "SAME" when the input length is a multiple of ``stride``."""
+    """(before, after) zero padding of TF "SAME" (input length a multiple of ``stride``)."""
     total = max(kernel - stride, 0)
     return total // 2, total - total // 2
 
@@ -37,6 +40,47 @@ def dense_patches(images, ksize):
     ]
     patches = ops.stack(parts, axis=3)  # [B, H, W, k*k, C]
     return ops.reshape(patches, (batch, height * width, ksize * ksize * channels))
+
+
+def l2_normalise(patches, axis):
+    """``patches / max(L2 norm, NORM_FLOOR)``, the norm taken over ``axis`` (one per patch).
+
+    The released code's normalisation of the background patches (the foreground is not
+    normalised).
+    """
+    norms = ops.sqrt(ops.sum(ops.square(patches), axis=axis, keepdims=True))
+    return patches / ops.maximum(norms, NORM_FLOOR)
+
+
+def background_kernels(b_small, ksize):
+    """The normalised background patches as a kernel matrix for :func:`match_scores`.
+
+    Args:
+        b_small: float tensor ``[B, h, w, C]``, the downsampled background.
+        ksize: int, patch size.
+
+    Returns:
+        float tensor ``[B, ksize*ksize*C, h*w]``: column ``q`` is background patch ``q``
+        (:func:`dense_patches` order) divided by ``max(its L2 norm, NORM_FLOOR)``.
+    """
+    return ops.transpose(l2_normalise(dense_patches(b_small, ksize), -1), (0, 2, 1))
+
+
+def match_scores(f_patches, kernels):
+    """Score of every foreground patch against every background patch.
+
+    The released code convolves the foreground with the normalised background patches
+    as kernels (``conv2d``, SAME); on patch matrices that convolution is a matmul.
+
+    Args:
+        f_patches: float tensor ``[B, Lf, D]`` (:func:`dense_patches` of the foreground,
+            or some of its rows).
+        kernels: float tensor ``[B, D, Lb]`` from :func:`background_kernels`.
+
+    Returns:
+        float tensor ``[B, Lf, Lb]``.
+    """
+    return ops.matmul(f_patches, kernels)
 
 
 def hole_free_patches(holes, ksize):

@@ -27,7 +27,6 @@ from gi_tf.layers.attention_propagation import AttentionPropagation
 from gi_tf.layers.resizing import resize_nearest_align_corners
 
 IMPLEMENTATIONS = ("batched", "literal")
-NORM_FLOOR = 1e-4
 
 
 @keras.saving.register_keras_serializable(package="gi_tf")
@@ -173,18 +172,6 @@ class ContextualAttention(keras.layers.Layer):
 
     # -- the named steps of the batched formulation --------------------------------------
 
-    def _normalised_background_patches(self, b_small):
-        """[B, Lb, k*k*C] background patches divided by max(L2 norm, 1e-4)."""
-        patches = patches_lib.dense_patches(b_small, self.ksize)
-        norms = ops.sqrt(ops.sum(ops.square(patches), axis=-1, keepdims=True))
-        return patches / ops.maximum(norms, NORM_FLOOR)
-
-    def _scores(self, f_small, b_small):
-        """[B, Lf, Lb] = conv of the foreground with the normalised patches, as a matmul."""
-        f_patches = patches_lib.dense_patches(f_small, self.ksize)
-        b_patches = self._normalised_background_patches(b_small)
-        return ops.matmul(f_patches, ops.transpose(b_patches, (0, 2, 1)))
-
     def propagate(self, scores, small_h, small_w):
         """Attention propagation of [B, Lf, Lb] scores (no-op when ``fuse`` is off)."""
         if not self.fuse:
@@ -204,11 +191,11 @@ class ContextualAttention(keras.layers.Layer):
         shape = ops.shape(background)
         small_h, small_w = shape[1] // self.rate, shape[2] // self.rate
         f_patches = patches_lib.dense_patches(f_small, self.ksize)
-        b_patches = self._normalised_background_patches(b_small)
+        kernels = patches_lib.background_kernels(b_small, self.ksize)
         raw = patches_lib.raw_patches(background, self.rate)
 
         def full():
-            scores = ops.matmul(f_patches, ops.transpose(b_patches, (0, 2, 1)))
+            scores = patches_lib.match_scores(f_patches, kernels)  # [B, Lf, Lb]
             scores = self.propagate(scores, small_h, small_w)
             weights = self.masked_softmax(scores, valid)  # [B, Lf, Lb]
             best = ops.cast(ops.argmax(weights, axis=-1), "int32")  # [B, Lf]
@@ -217,12 +204,12 @@ class ContextualAttention(keras.layers.Layer):
         if self.chunk_elements is None:
             pasted, best = full()
         else:
-            pasted, best = self._maybe_chunked(full, f_patches, b_patches, valid, raw,
+            pasted, best = self._maybe_chunked(full, f_patches, kernels, valid, raw,
                                                small_h, small_w)
         y = patches_lib.fold_patches(pasted, shape[1], shape[2], shape[3], self.rate) / 4.0
         return y, best
 
-    def _maybe_chunked(self, full, f_patches, b_patches, valid, raw, small_h, small_w):
+    def _maybe_chunked(self, full, f_patches, kernels, valid, raw, small_h, small_w):
         """Full attention if its score matrix fits ``chunk_elements``, else row chunks."""
         from gi_tf.layers.attention_chunked import HALO
         from gi_tf.layers.attention_chunked import WRAP_ROWS
@@ -237,7 +224,7 @@ class ContextualAttention(keras.layers.Layer):
                                - 2 * HALO - WRAP_ROWS, 1)
 
         def chunked():
-            return chunked_attention(self, f_patches, b_patches, valid, raw,
+            return chunked_attention(self, f_patches, kernels, valid, raw,
                                      small_h, small_w, rows)
 
         fits = small_h * row_elements <= self.chunk_elements

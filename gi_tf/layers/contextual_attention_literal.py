@@ -9,6 +9,8 @@ pastes the features back. It is kept as a readable cross-check of the batched de
 
 from keras import ops
 
+from gi_tf.layers.attention_patches import l2_normalise
+
 
 def _patch_kernels(images, size, stride):
     """``[B, H, W, C]`` -> kernels ``[B, size, size, C, L]`` (SAME patches, row-major L)."""
@@ -32,9 +34,7 @@ def attend_literal(layer, f_small, b_small, valid, background):
         ``(y [B, H, W, C], best [B, h*w])``.
     """
     rate = layer.rate
-    kernels = _patch_kernels(b_small, layer.ksize, 1)
-    norms = ops.sqrt(ops.sum(ops.square(kernels), axis=(1, 2, 3), keepdims=True))
-    kernels = kernels / ops.maximum(norms, 1e-4)
+    kernels = l2_normalise(_patch_kernels(b_small, layer.ksize, 1), axis=(1, 2, 3))
     raw_kernels = _patch_kernels(background, 2 * rate, rate)
     full = ops.shape(background)
     small = ops.shape(f_small)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from gi_tf.models.config import ModelConfig
 from gi_tf.models.generator import build_generator
+from gi_tf.utils import files
 
 GENERATOR_KEY = "generator"
 
@@ -25,7 +26,7 @@ def resolve_checkpoint(path):
         FileNotFoundError: naming ``path`` when nothing restorable is there.
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if files.isdir(path):
         prefix = tf.train.latest_checkpoint(path)
         if prefix is None:
             raise FileNotFoundError(
@@ -33,7 +34,7 @@ def resolve_checkpoint(path):
                 "file written by gi-train or gi-import-tf1)"
             )
         return prefix
-    if os.path.exists(path + ".index"):
+    if files.exists(path + ".index"):
         return path
     raise FileNotFoundError(
         f"Checkpoint {path!r} not found: give a directory with checkpoints or a prefix "
@@ -42,7 +43,8 @@ def resolve_checkpoint(path):
 
 
 def checkpoint_directory(prefix):
-    return os.path.dirname(os.path.abspath(prefix))
+    """The directory holding checkpoint ``prefix`` (absolute when local)."""
+    return files.dirname(files.abspath(prefix))
 
 
 def load_generator(path, model_config=None, attention_chunk_elements=None):
@@ -87,7 +89,7 @@ def save_generator(generator, directory, model_config, name="ckpt"):
     The checkpoint is written under a temporary name and its index renamed last, so a
     crash never leaves a ``checkpoint`` index pointing at half-written files.
     """
-    os.makedirs(directory, exist_ok=True)
+    files.makedirs(directory)
     checkpoint = tf.train.Checkpoint(**{GENERATOR_KEY: generator})
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=None,
                                          checkpoint_name=name)

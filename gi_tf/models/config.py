@@ -6,10 +6,10 @@ export so a model can be rebuilt without the flags that made it.
 """
 
 import dataclasses
-import json
-import os
 
 from gi_tf.layers.contextual_attention import IMPLEMENTATIONS
+from gi_tf.utils import files
+from gi_tf.utils.options import option
 
 MODEL_CONFIG_FILE = "model_config.json"
 
@@ -24,8 +24,9 @@ class ModelConfig:
         attention_implementation: ``"batched"`` (default, faster) or ``"literal"``.
     """
 
-    use_attention: bool = True
-    attention_implementation: str = "batched"
+    use_attention: bool = option(True, "Contextual-attention branch (False = the baseline).")
+    attention_implementation: str = option("batched", "Contextual attention implementation.",
+                                           choices=IMPLEMENTATIONS)
 
     def validate(self):
         if self.attention_implementation not in IMPLEMENTATIONS:
@@ -47,20 +48,13 @@ class ModelConfig:
         return cls(**values).validate()
 
     def write(self, directory):
-        """Write ``model_config.json`` into ``directory`` (atomically)."""
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, MODEL_CONFIG_FILE)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-        return path
+        """Write ``model_config.json`` into ``directory`` (atomically; any TF filesystem)."""
+        return files.write_json(files.join(directory, MODEL_CONFIG_FILE), self.to_dict())
 
     @classmethod
     def read(cls, directory, default=None):
         """Read ``model_config.json`` from ``directory``; ``default`` (or defaults) if absent."""
-        path = os.path.join(directory, MODEL_CONFIG_FILE)
-        if not os.path.exists(path):
+        path = files.join(directory, MODEL_CONFIG_FILE)
+        if not files.exists(path):
             return default if default is not None else cls()
-        with open(path) as f:
-            return cls.from_dict(json.load(f))
+        return cls.from_dict(files.read_json(path))

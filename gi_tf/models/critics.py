@@ -1,9 +1,11 @@
 """WGAN critics of DeepFill v1: a local critic on the hole's box and a global one on the image.
 
-As released (spec §3.3): four ``dis_conv`` blocks (5x5, stride 2, SAME, leaky ReLU 0.2,
-no normalisation), flatten in NHWC order, a linear dense output. The local critic ends
-at 512 channels (64-128-256-512), the global at 256 (64-128-256-256). Layer names are
-the TF1 scopes (``discriminator_local/conv1``..., ``dout_local_fc``).
+As released (``inpaint_model.py``: ``build_wgan_local_discriminator`` and
+``build_wgan_global_discriminator``, v1.0.0): four ``dis_conv`` blocks (5x5, stride 2,
+SAME, leaky ReLU 0.2, no normalisation), flatten in NHWC order, a linear dense output.
+The local critic ends at 512 channels (64-128-256-512), the global at 256
+(64-128-256-256). Layer names are the TF1 scopes (``discriminator_local/conv1``...,
+``dout_local_fc``).
 
 The dense layer's input size depends on the image size, so a critic is built for one
 input size: 4,339,329 parameters for the 128x128 local critic and 2,733,441 for the
@@ -29,7 +31,8 @@ class _WganCritic(keras.Model):
         super().__init__(**kwargs)
         # Attributes, not a list: Keras 3 hides listed layers from tf.train.Checkpoint.
         for i, width in enumerate(self.widths):
-            setattr(self, f"conv{i + 1}", make_critic_conv(width, f"conv{i + 1}", self.dtype_policy))
+            name = f"conv{i + 1}"
+            setattr(self, name, make_critic_conv(width, name, self.dtype_policy))
         self.flatten = keras.layers.Flatten(name="flatten", dtype=self.dtype_policy)
         self.dense = keras.layers.Dense(1, name=self.dense_name, dtype=self.dtype_policy)
 

@@ -1,6 +1,7 @@
 """The DeepFill v1 generator: coarse network + refinement network with contextual attention.
 
-Follows the released code (spec §1): 5-channel inputs (incomplete image, ones, ones x
+Follows the released code (``inpaint_model.py``: ``InpaintCAModel.build_inpaint_net``,
+JiahuiYu/generative_inpainting v1.0.0): 5-channel inputs (incomplete image, ones, ones x
 mask), ELU everywhere except pmconv6 (ReLU) and the two output convolutions (linear,
 then a hard clip to [-1, 1] rather than tanh), zero "SAME" padding, the coarse
 result pasted into the hole before refinement, and two refinement encoders (dilated
@@ -185,7 +186,10 @@ class InpaintGenerator(keras.Model):
         self.built = True
 
     def conv_layers(self):
-        """``{TF1 scope: Conv2D}`` for every convolution, e.g. ``"conv13_upsample/conv13_upsample_conv"``."""
+        """``{TF1 scope: Conv2D}`` of every convolution.
+
+        E.g. ``"conv13_upsample/conv13_upsample_conv"``.
+        """
         stacks = [self.coarse_layers, self.hallucination_layers, self.merge_layers]
         if self.use_attention:
             stacks += [self.attention_encoder, self.attention_decoder]

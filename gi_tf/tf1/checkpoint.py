@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from gi_tf.models.generator import build_generator
 from gi_tf.tf1 import names as tf1_names
+from gi_tf.utils import files
 
 INDEX_FILE = "checkpoint"
 # Google Drive serves the index file of the released folders as "checkpoint.txt".
@@ -39,7 +40,7 @@ _FILE_SUFFIX = re.compile(r"\.(index|meta|data-\d+-of-\d+)$")
 
 
 def _is_prefix(path):
-    return os.path.isfile(path + ".index")
+    return files.isfile(path + ".index")
 
 
 def _prefix_from_index(directory, index_name):
@@ -56,7 +57,7 @@ def _prefix_from_index(directory, index_name):
     if state is None:
         return None
     named = state.model_checkpoint_path
-    beside_index = os.path.join(directory, re.split(r"[\\/]", named)[-1])
+    beside_index = files.join(directory, re.split(r"[\\/]", named)[-1])
     for candidate in (beside_index, named):
         if _is_prefix(candidate):
             return candidate
@@ -64,21 +65,21 @@ def _prefix_from_index(directory, index_name):
 
 
 def _prefixes_in(directory):
-    return sorted(name[: -len(".index")] for name in os.listdir(directory)
+    return sorted(name[: -len(".index")] for name in files.listdir(directory)
                   if name.endswith(".index"))
 
 
 def _resolve_directory(directory):
     for index_name in (INDEX_FILE, RENAMED_INDEX_FILE):
-        if os.path.isfile(os.path.join(directory, index_name)):
+        if files.isfile(files.join(directory, index_name)):
             prefix = _prefix_from_index(directory, index_name)
             if prefix is not None:
                 return prefix
     found = _prefixes_in(directory)
     if len(found) == 1:  # no usable index, but only one snapshot: take it
-        return os.path.join(directory, found[0])
+        return files.join(directory, found[0])
     hint = (f" It holds several snapshots {found}; pass one prefix, e.g. "
-            f"{os.path.join(directory, found[-1])!r}." if found else "")
+            f"{files.join(directory, found[-1])!r}." if found else "")
     raise FileNotFoundError(
         f"No TF1 checkpoint found in directory {directory!r}: expected a '{INDEX_FILE}' "
         f"(or '{RENAMED_INDEX_FILE}') index file naming a prefix whose .index file "
@@ -97,9 +98,9 @@ def resolve_tf1_checkpoint(path):
         FileNotFoundError: naming ``path`` when no checkpoint can be located.
     """
     path = os.fspath(path)
-    if os.path.isfile(path) and os.path.basename(path) in (INDEX_FILE, RENAMED_INDEX_FILE):
-        path = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    if files.isfile(path) and files.basename(path) in (INDEX_FILE, RENAMED_INDEX_FILE):
+        path = files.dirname(files.abspath(path))
+    if files.isdir(path):
         return _resolve_directory(path)
     if _is_prefix(path):
         return path

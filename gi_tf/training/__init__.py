@@ -1,1 +1,2 @@
-"""Training: the GAN model and its train_step, losses, configuration, checkpoints, distribution, summaries, the loop."""
+"""Training: the GAN model and its train_step, losses, configuration, checkpoints,
+distribution, summaries, the loop."""

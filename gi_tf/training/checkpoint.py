@@ -18,12 +18,10 @@ replaced atomically afterwards, so ``latest_checkpoint`` never names half-writte
 The manager keeps the newest ``keep`` checkpoints.
 """
 
-import os
-import shutil
-
 import tensorflow as tf
 
 from gi_tf.models.checkpoints import GENERATOR_KEY
+from gi_tf.utils import files
 
 CHECKPOINT_NAME = "ckpt"
 INPUT_KEY = "input"
@@ -57,7 +55,9 @@ def training_checkpoint(gan, input_iterator=None):
 
 def has_input_state(prefix):
     """Whether the checkpoint at ``prefix`` stores an input iterator position."""
-    reader = tf.train.load_checkpoint(prefix)
+    # A prefix, never a directory: the reader itself (load_checkpoint's directory test
+    # is a string-prefix match on TF's ram:// filesystem).
+    reader = tf.compat.v1.train.NewCheckpointReader(prefix)
     return any(name.startswith(f"{INPUT_KEY}/") for name in reader.get_variable_to_shape_map())
 
 
@@ -82,7 +82,7 @@ class Checkpointer:
 
     @property
     def is_scratch(self):
-        return os.path.abspath(self.write_dir) != os.path.abspath(self.model_dir)
+        return files.abspath(self.write_dir) != files.abspath(self.model_dir)
 
     def latest(self):
         """Prefix of the newest checkpoint in ``model_dir``, or None."""
@@ -128,5 +128,5 @@ class Checkpointer:
         """Write a checkpoint for ``step``; returns its prefix (on the chief)."""
         prefix = self.manager.save(checkpoint_number=int(step))
         if self.is_scratch:
-            shutil.rmtree(self.write_dir, ignore_errors=True)
+            files.rmtree(self.write_dir, ignore_errors=True)
         return prefix

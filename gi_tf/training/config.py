@@ -3,16 +3,16 @@
 Built from absl flags in ``gi_tf/cli/train.py`` (flag names equal field names) and
 passed down explicitly to :func:`gi_tf.training.loop.train`; written as JSON
 (``train_config.json``) next to the checkpoints of every run. Defaults are the released
-v1.0.0 code's (``inpaint.yml`` and ``train.py``; see ``shared/docs/deepfill_v1_spec.md`` §3-4)
-unless a docstring says otherwise.
+v1.0.0 code's (``inpaint.yml`` and ``train.py`` of JiahuiYu/generative_inpainting, branch
+``v1.0.0``) unless a docstring says otherwise.
 """
 
 import dataclasses
-import json
 import math
-import os
 
 from gi_tf.data.masks import MaskConfig
+from gi_tf.utils import files
+from gi_tf.utils.options import option
 
 TRAIN_CONFIG_FILE = "train_config.json"
 DISCOUNTS = ("box", "distance")
@@ -26,7 +26,7 @@ def _fail(config, field, rule):
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    """Weights of the DeepFill v1 objective (spec §3).
+    """Weights of the DeepFill v1 objective (``inpaint_model.py``: ``build_graph_with_losses``).
 
     ``g_loss = gan_weight * (global_wgan_weight * g_global + g_local)
     + l1_weight * hole_l1 + ae_weight * known_l1`` and
@@ -47,14 +47,15 @@ class LossConfig:
             paper's definition, for free-form holes).
     """
 
-    gamma: float = 0.9
-    coarse_weight: float = 1.2
-    l1_weight: float = 1.2
-    ae_weight: float = 1.2
-    gan_weight: float = 0.001
-    gp_weight: float = 10.0
-    global_wgan_weight: float = 1.0
-    discount: str = "box"
+    gamma: float = option(0.9, "Spatial discount (released 0.9; paper 0.99; 1 = off).")
+    coarse_weight: float = option(1.2, "Weight of coarse terms inside the L1 losses.")
+    l1_weight: float = option(1.2, "Weight of the discounted hole L1.")
+    ae_weight: float = option(1.2, "Weight of the known-region L1.")
+    gan_weight: float = option(0.001, "Weight of the adversarial terms.")
+    gp_weight: float = option(10.0, "Gradient penalty weight (lambda).")
+    global_wgan_weight: float = option(1.0, "Global critic weight in the GAN term.")
+    discount: str = option("box", "box: released bbox-edge form; distance: "
+                           "gamma**distance to the nearest known pixel.", choices=DISCOUNTS)
 
     def validate(self):
         """Raise ``ValueError`` naming the first invalid field; return ``self``."""
@@ -100,6 +101,9 @@ class TrainConfig:
             ``tf.function`` (debugging; much slower).
         seed: int, seeds masks, gradient-penalty interpolation, weight initialisation
             and the data order.
+        steps_per_loop: int > 0, training steps run by one compiled call of
+            :class:`gi_tf.training.loop.TrainLoop` (a call also ends at every log,
+            summary and checkpoint boundary); losses are read back between calls only.
         checkpoint_every: int > 0, steps between checkpoints (a final one is always
             written).
         summary_every: int > 0, steps between TensorBoard scalar/image summaries.
@@ -108,27 +112,33 @@ class TrainConfig:
         summary_images: int >= 0, images in each TensorBoard panel.
     """
 
-    image_size: int = 256
-    batch_size: int = 16
-    critic_steps: int = 5
-    fresh_critic_batches: bool = True
-    max_steps: int = 1_000_000
-    local_size: int | None = None
-    learning_rate: float = 1e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.9
-    epsilon: float = 1e-8
-    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
-    mask: MaskConfig = dataclasses.field(default_factory=MaskConfig)
-    mixed_precision: str | None = None
-    jit_compile: bool = False
-    run_eagerly: bool = False
-    seed: int = 0
-    checkpoint_every: int = 1000
-    summary_every: int = 100
-    log_every: int = 10
-    keep_checkpoints: int = 5
-    summary_images: int = 4
+    image_size: int = option(256, "Training image side (multiple of 8).")
+    batch_size: int = option(16, "GLOBAL batch size of every update.")
+    critic_steps: int = option(5, "Critic updates per generator update.")
+    fresh_critic_batches: bool = option(True, "A new batch for every update (released); "
+                                        "False reuses one batch per step.")
+    max_steps: int = option(1_000_000, "Generator updates in total.")
+    local_size: int | None = option(None, "Local critic input side; default image_size // 2.")
+    learning_rate: float = option(1e-4, "Adam learning rate (both networks).")
+    beta_1: float = option(0.5, "Adam beta_1.")
+    beta_2: float = option(0.9, "Adam beta_2.")
+    epsilon: float = option(1e-8, "Adam epsilon (TF1 default).")
+    loss: LossConfig = option(default_factory=LossConfig, help="Loss weights.")
+    mask: MaskConfig = option(default_factory=MaskConfig, help="Training holes.")
+    mixed_precision: str | None = option(
+        None, "Mixed precision policy (float16 uses dynamic loss scaling); default float32.",
+        choices=MIXED_PRECISION_POLICIES)
+    jit_compile: bool = option(False, "XLA-compile the gradient computations.")
+    run_eagerly: bool = option(False, "Run steps eagerly (debugging; slow).")
+    seed: int = option(0, "Seeds weights, masks, penalties and the data order.")
+    steps_per_loop: int = option(100, "Training steps per compiled call (fewer at log, "
+                                 "summary and checkpoint boundaries); losses are read "
+                                 "back only between calls.")
+    checkpoint_every: int = option(1000, "Steps between checkpoints.")
+    summary_every: int = option(100, "Steps between TensorBoard summaries.")
+    log_every: int = option(10, "Steps between progress lines.")
+    keep_checkpoints: int = option(5, "Checkpoints to keep.")
+    summary_images: int = option(4, "Images per TensorBoard panel set.")
 
     @property
     def resolved_local_size(self):
@@ -176,7 +186,8 @@ class TrainConfig:
                 _fail(self, field, "must be in [0, 1)")
         if self.mixed_precision not in (None,) + MIXED_PRECISION_POLICIES:
             _fail(self, "mixed_precision", f"must be None or one of {MIXED_PRECISION_POLICIES}")
-        for field in ("checkpoint_every", "summary_every", "log_every", "keep_checkpoints"):
+        for field in ("steps_per_loop", "checkpoint_every", "summary_every", "log_every",
+                      "keep_checkpoints"):
             if getattr(self, field) < 1:
                 _fail(self, field, "must be >= 1")
         if self.summary_images < 0:
@@ -200,7 +211,7 @@ class TrainConfig:
 
     def write(self, directory):
         """Write the resolved config to ``directory/train_config.json`` (atomically)."""
-        return write_json(os.path.join(directory, TRAIN_CONFIG_FILE),
+        return write_json(files.join(directory, TRAIN_CONFIG_FILE),
                           self.resolved().to_dict())
 
 
@@ -229,11 +240,10 @@ def scaled_mask_config(image_size, kind="box", **overrides):
 
 def read_train_config(directory):
     """The :class:`TrainConfig` recorded in ``directory/train_config.json``, or None."""
-    path = os.path.join(directory, TRAIN_CONFIG_FILE)
-    if not os.path.exists(path):
+    path = files.join(directory, TRAIN_CONFIG_FILE)
+    if not files.exists(path):
         return None
-    with open(path) as f:
-        return TrainConfig.from_dict(json.load(f))
+    return TrainConfig.from_dict(files.read_json(path))
 
 
 def _from_dict(cls, values):
@@ -245,10 +255,5 @@ def _from_dict(cls, values):
 
 
 def write_json(path, values):
-    """Write ``values`` as indented JSON through a temporary file and a rename."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(values, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+    """Write ``values`` as indented JSON atomically (:func:`gi_tf.utils.files.write_json`)."""
+    return files.write_json(path, values)

@@ -1,12 +1,14 @@
 """``InpaintingGAN``: the DeepFill v1 WGAN-GP training wrapper (custom ``train_step``).
 
 One :meth:`InpaintingGAN.train_step` is one iteration of the released ``train.py``:
-``critic_steps`` (5) updates of both critics, then one generator update (spec §4.1).
+``critic_steps`` (5) updates of both critics, then one generator update (``train.py``:
+neuralgym's ``SecondaryTrainer`` with ``max_iters=5`` runs before every generator step).
 It is written as a single-replica view (Model Garden's ``base_task`` convention): it
 runs unchanged on one device, under ``MirroredStrategy`` and under
-``MultiWorkerMirroredStrategy`` via ``strategy.run``. Each update is also available on
-its own (:meth:`critic_step`, :meth:`generator_step`); :mod:`gi_tf.training.loop`
-compiles those two once each, so tracing cost does not grow with ``critic_steps``.
+``MultiWorkerMirroredStrategy`` via ``strategy.run``. It is the one unit of training:
+:class:`gi_tf.training.loop.TrainLoop` runs it for ``gi-train``, ``gi-demo`` and
+``gi-bench``, and ``keras.Model.fit`` runs it too. Its two kinds of update are methods
+of their own (:meth:`critic_step`, :meth:`generator_step`).
 
 Design decisions (one line of rationale each):
 
@@ -332,6 +334,11 @@ class InpaintingGAN(keras.Model):
         return tf.split(images, batches, axis=0)
 
     def train_step(self, data):
+        """One training step: ``critic_steps`` critic updates, then one generator update.
+
+        ``data``: this replica's step batch (see the class docstring). Returns the train
+        trackers' means since their last reset (``{term: scalar tensor}``).
+        """
         chunks = self.split_step_batch(tf.cast(_first_tensor(data), tf.float32))
         for update in range(self.config.critic_steps):
             self.critic_step(chunks[update], update)
@@ -374,8 +381,8 @@ def build_inpainting_gan(train_config, model_config):
     """Build the generator, both critics and :class:`InpaintingGAN` for a run.
 
     Call it inside ``strategy.scope()``. Networks use ``train_config.mixed_precision``
-    as their dtype policy (float32 when None). The result is stable API for
-    benchmarks: pair it with :class:`gi_tf.training.loop.TrainStepRunner`.
+    as their dtype policy (float32 when None). Train it with
+    :class:`gi_tf.training.loop.TrainLoop` (or :func:`gi_tf.training.loop.train`).
 
     Args:
         train_config: :class:`gi_tf.training.config.TrainConfig`.

@@ -1,23 +1,25 @@
-"""The training loop: data -> compiled updates -> checks, progress, summaries, checkpoints.
+"""The training loop: ``InpaintingGAN.train_step`` under ``strategy.run``, several steps per call.
 
-:func:`train` is what ``gi-train`` runs; :class:`TrainStepRunner` is the part that runs
-one training step (``critic_steps`` critic updates and one generator update) under a
-strategy, and is the stable entry point for benchmarks::
+One training step is :meth:`gi_tf.training.gan.InpaintingGAN.train_step` (``critic_steps``
+critic updates, then one generator update); :class:`TrainLoop` is the one place that runs
+it, and ``gi-train`` (:func:`train`), ``gi-demo`` and ``gi-bench --sections=training`` all go
+through it::
 
     config = TrainConfig(image_size=128, batch_size=4, mask=scaled_mask_config(128))
     gan = build_inpainting_gan(config, ModelConfig())
-    runner = TrainStepRunner(gan)            # strategy=None: the default strategy
-    batch = synthetic_step_batch(config)     # [images_per_step, 128, 128, 3] in [-1, 1]
-    runner(batch)                            # first call traces and compiles
-    for _ in range(n):
-        logs = runner(batch)                 # {term: float}, one training step
+    loop = TrainLoop(gan)                     # strategy=None: the default strategy
+    iterator = iter(dataset)                  # step batches [images_per_step, 128, 128, 3]
+    loop.run(iterator, 10)                    # 10 steps in one compiled call -> (10, True)
+    logs = loop.read_losses()                 # {term: float}: means since the last read
 
 Data flow of :func:`train`: ``gi_tf.data.pipeline.make_dataset`` yields one *step batch* per
 step (``images_per_step`` images: the ``critic_steps + 1`` update batches back to back,
-divided among workers); :func:`gi_tf.training.distribute.distribute_step_batch` hands every
-replica its slice; the runner calls the compiled critic update ``critic_steps`` times and
-the compiled generator update once, which returns the step's loss means (all-reduced
-over replicas). Every step is checked for NaN/Inf before anything is written.
+divided among workers, prefetched); inside the compiled call every step takes the next
+batch, :func:`gi_tf.training.distribute.distribute_step_batch` hands each replica its slice
+and ``strategy.run(gan.train_step)`` updates the weights. The loss trackers accumulate in
+the graph; Python reads them (one host sync) only at log and summary boundaries. A call
+stops early at the first step whose loss means are not finite, so a NaN/Inf is caught at
+its step and before anything is written.
 
 Exact resume: the checkpoint holds weights, both optimizers, the step counter (which
 seeds every mask and gradient-penalty draw) and, with one worker, the input iterator;
@@ -28,11 +30,9 @@ stored in the chief's checkpoint; the resumed pipelines are reseeded from the st
 """
 
 import dataclasses
-import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from gi_tf.data import pipeline as data_lib
@@ -41,71 +41,83 @@ from gi_tf.training import summaries
 from gi_tf.training.checkpoint import Checkpointer
 from gi_tf.training.checkpoint import checkpoint_parts
 from gi_tf.training.config import read_train_config
-from gi_tf.training.config import write_json
 from gi_tf.training.gan import build_inpainting_gan
 from gi_tf.training.loss_checks import check_finite
+from gi_tf.training.loss_checks import trained_terms
+from gi_tf.utils import files
 
 DATA_CONFIG_FILE = "data_config.json"
 # Fields whose change between a run and its resumption is expected.
 RESUMABLE_CHANGES = ("max_steps", "checkpoint_every", "summary_every", "log_every",
-                     "keep_checkpoints", "summary_images")
+                     "keep_checkpoints", "summary_images", "steps_per_loop")
 
 
-class TrainStepRunner:
-    """One training step of an :class:`~gi_tf.training.gan.InpaintingGAN` under a strategy.
+class TrainLoop:
+    """Runs :meth:`InpaintingGAN.train_step` under a strategy, many steps per compiled call.
 
-    The critic update and the generator update are each compiled once (``tf.function``,
-    no autograph), whatever ``critic_steps`` is; with ``config.jit_compile`` their
-    gradient computations are XLA-compiled inside the model.
+    The compiled function (``tf.function``, no autograph) takes the input iterator and a
+    step count; its ``tf.while_loop`` body takes the next step batch, distributes it over
+    the replicas and calls ``strategy.run(gan.train_step)``. Traced once, whatever the
+    step count. With ``config.jit_compile`` the gradient computations inside the step are
+    XLA-compiled (see :class:`~gi_tf.training.gan.InpaintingGAN`).
 
     Args:
         gan: an :class:`~gi_tf.training.gan.InpaintingGAN` built in ``strategy.scope()``.
         strategy: the strategy it was built under (None = the default strategy).
         run_eagerly: bool, skip ``tf.function`` (debugging; slow).
-
-    Call arguments:
-        batch: float32 ``[images_per_step / num_workers, H, W, 3]`` RGB in [-1, 1],
-            this worker's step batch (see :func:`synthetic_step_batch`).
-
-    Returns:
-        ``{term: float}`` for every term of :data:`gi_tf.training.gan.TRAIN_TERMS`: the
-        means over the step's updates and over all replicas.
     """
 
     def __init__(self, gan, strategy=None, run_eagerly=False):
         self.gan = gan
         self.strategy = strategy or tf.distribute.get_strategy()
-        wrap = (lambda f: f) if run_eagerly else (lambda f: tf.function(f, autograph=False))
-        self._critic_update = wrap(self._run_critic_update)
-        self._generator_update = wrap(self._run_generator_update)
+        compile_fn = (lambda f: f) if run_eagerly else (lambda f: tf.function(f, autograph=False))
+        self._steps = compile_fn(self._run_steps)
+        self._read = compile_fn(self._read_and_reset)
 
-    def _chunk(self, batch, index):
-        batches = self.gan.config.batches_per_step
-        if batches == 1:
-            return batch
-        chunks = tf.reshape(batch, tf.concat([[batches, -1], tf.shape(batch)[1:]], 0))
-        return tf.gather(chunks, index)
+    def _one_step(self, iterator):
+        batch = tf.cast(next(iterator), tf.float32)
+        per_replica = distribute.distribute_step_batch(
+            self.strategy, batch, self.gan.config.batches_per_step)
+        self.strategy.run(self.gan.train_step, args=(per_replica,))
+        # Means since the last read: non-finite from the first bad step on.
+        means = self.gan.train_results()
+        return tf.reduce_all([tf.math.is_finite(value) for value in means.values()])
 
-    def _run_critic_update(self, per_replica, update):
-        self.strategy.run(lambda batch: self.gan.critic_step(self._chunk(batch, update), update),
-                          args=(per_replica,))
+    def _run_steps(self, iterator, num_steps):
+        def body(done, finite):
+            with tf.control_dependencies([done]):
+                finite = self._one_step(iterator)
+            return done + 1, finite
 
-    def _run_generator_update(self, per_replica):
-        last = self.gan.config.batches_per_step - 1
-        self.strategy.run(lambda batch: self.gan.generator_step(self._chunk(batch, last)),
-                          args=(per_replica,))
+        done, finite = tf.while_loop(
+            lambda done, finite: tf.logical_and(done < num_steps, finite), body,
+            (tf.constant(0, tf.int64), tf.constant(True)), parallel_iterations=1)
+        return done, finite
+
+    def _read_and_reset(self):
         results = self.gan.train_results()
         with tf.control_dependencies(list(results.values())):
             self.gan.reset_train_trackers()
         return results
 
-    def __call__(self, batch):
-        per_replica = distribute.distribute_step_batch(
-            self.strategy, batch, self.gan.config.batches_per_step)
-        for update in range(self.gan.config.critic_steps):
-            self._critic_update(per_replica, tf.constant(update, tf.int64))
-        logs = self._generator_update(per_replica)
-        return {term: float(value) for term, value in logs.items()}
+    def run(self, iterator, num_steps):
+        """Run up to ``num_steps`` training steps in one call.
+
+        Args:
+            iterator: a ``tf.data`` iterator of this worker's step batches (float32
+                ``[images_per_step / num_workers, H, W, 3]`` RGB in [-1, 1]).
+            num_steps: int >= 1.
+
+        Returns:
+            ``(steps_done, finite)``: int, and bool (False when the call stopped at a
+            step whose loss means are not finite; that step was run and counted).
+        """
+        done, finite = self._steps(iterator, tf.constant(num_steps, tf.int64))
+        return int(done), bool(finite)
+
+    def read_losses(self):
+        """``{term: float}``: loss means since the previous read (then resets them)."""
+        return {term: float(value) for term, value in self._read().items()}
 
 
 def synthetic_step_batch(train_config, num_workers=1, seed=0):
@@ -125,7 +137,8 @@ class TrainResult:
 
     Attributes:
         step: int, generator updates done in total (including earlier runs).
-        logs: ``{term: float}`` of the last step (empty if no step ran).
+        logs: ``{term: float}``, the trained terms' means over the last logged steps
+            (empty if no step ran).
         checkpoint: str or None, the newest checkpoint prefix.
         resumed_from: str or None, the checkpoint the run started from.
         skipped_images: int, unreadable images skipped by this worker's pipeline.
@@ -182,15 +195,16 @@ def format_duration(seconds):
 
 
 class LossWindow:
-    """Running means of the step logs between two summaries."""
+    """Step-weighted means of loss reads between two summaries."""
 
     def __init__(self):
         self._sums, self._count = {}, 0
 
-    def add(self, logs):
+    def add(self, logs, steps=1):
+        """Add ``logs`` (means over ``steps`` steps)."""
         for term, value in logs.items():
-            self._sums[term] = self._sums.get(term, 0.0) + value
-        self._count += 1
+            self._sums[term] = self._sums.get(term, 0.0) + value * steps
+        self._count += steps
 
     def means(self):
         means = {term: total / max(self._count, 1) for term, total in self._sums.items()}
@@ -200,7 +214,7 @@ class LossWindow:
 
 def record_run(model_dir, train_config, model_config, data_config, log):
     """Write the resolved configs into ``model_dir``; warn about changes on resume."""
-    os.makedirs(model_dir, exist_ok=True)
+    files.makedirs(model_dir)
     previous = read_train_config(model_dir)
     if previous is not None:
         old, new = previous.resolved().to_dict(), train_config.resolved().to_dict()
@@ -210,7 +224,9 @@ def record_run(model_dir, train_config, model_config, data_config, log):
                 "is no longer an exact continuation")
     train_config.write(model_dir)
     model_config.write(model_dir)
-    write_json(os.path.join(model_dir, DATA_CONFIG_FILE), dataclasses.asdict(data_config))
+    if data_config is not None:
+        files.write_json(files.join(model_dir, DATA_CONFIG_FILE),
+                         dataclasses.asdict(data_config))
 
 
 def _quiet(line):
@@ -246,7 +262,8 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
         train_config: :class:`~gi_tf.training.config.TrainConfig`.
         model_config: :class:`~gi_tf.models.config.ModelConfig`.
         data_config: :class:`~gi_tf.data.pipeline.DataConfig` (its ``image_size`` must equal
-            ``train_config.image_size``).
+            ``train_config.image_size``), or None when ``dataset`` is given (then no
+            ``data_config.json`` is recorded).
         model_dir: str, run directory: checkpoints, ``train/`` summaries, configs.
         strategy: a ``tf.distribute`` strategy (None = default).
         dataset: optional ``tf.data.Dataset`` of this worker's step batches, replacing
@@ -257,7 +274,7 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
         :class:`TrainResult`.
 
     Raises:
-        gi_tf.training.gan.NonFiniteLossError: a loss became NaN/Inf; the last checkpoint
+        gi_tf.training.loss_checks.NonFiniteLossError: a loss became NaN/Inf; the last checkpoint
             written before that step is kept untouched.
         ValueError: invalid configs, or a ``model_dir`` that cannot be resumed.
     """
@@ -265,8 +282,9 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
     info = distribute.worker_info(strategy)
     train_config = train_config.resolved().validate(num_replicas=info.num_replicas)
     model_config.validate()
-    data_config.validate()
-    if data_config.image_size != train_config.image_size:
+    if data_config is None and dataset is None:
+        raise ValueError("train() needs a data_config or a dataset")
+    if data_config is not None and data_config.validate().image_size != train_config.image_size:
         raise ValueError(f"DataConfig.image_size={data_config.image_size} must equal "
                          f"TrainConfig.image_size={train_config.image_size}")
     if info.is_chief:
@@ -284,72 +302,86 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
     if single_worker:  # the iterator position goes into the checkpoint
         if dataset is None:
             dataset = make_input_dataset(data_config, train_config, info, skipped)
-        iterator = iter(dataset.with_options(_input_options()))
+        dataset = dataset.with_options(_input_options())
+        iterator = iter(dataset)
     checkpointer = Checkpointer(checkpoint_parts(gan, iterator), model_dir,
                                 distribute.write_directory(model_dir, info),
                                 train_config.keep_checkpoints)
     resumed_from = checkpointer.restore_latest(log)
     step = int(gan.step_counter.numpy())
     if not single_worker:
-        reseeded = dataclasses.replace(data_config, seed=resume_seed(data_config.seed, step))
         if dataset is None:
+            reseeded = dataclasses.replace(data_config,
+                                           seed=resume_seed(data_config.seed, step))
             dataset = make_input_dataset(reseeded, train_config, info, skipped)
         iterator = iter(dataset)
     if resumed_from:
         log(f"Resuming from {resumed_from} at step {step}")
-    latest = resumed_from
-    logs = {}
     if step >= train_config.max_steps:
         log(f"Nothing to do: step {step} >= max_steps {train_config.max_steps}")
-        return TrainResult(step, logs, latest, resumed_from, skipped.count, gan)
-    latest, logs, step = _loop(gan, strategy, iterator, checkpointer, train_config, info,
-                               model_dir, step, log, skipped, latest)
+        return TrainResult(step, {}, resumed_from, resumed_from, skipped.count, gan)
+    panel_images = None
+    if train_config.summary_images and info.is_chief:
+        local_batch = train_config.batch_size // info.num_workers
+        # A fixed set of training images (a separate iterator: the run's is untouched).
+        panel_images = next(iter(dataset))[-local_batch:][:train_config.summary_images]
+    loop = TrainLoop(gan, strategy, run_eagerly=train_config.run_eagerly)
+    latest, logs, step = _loop(loop, iterator, checkpointer, train_config, info, model_dir,
+                               step, log, skipped, resumed_from, panel_images)
     return TrainResult(step, logs, latest, resumed_from, skipped.count, gan)
 
 
-def _loop(gan, strategy, iterator, checkpointer, config, info, model_dir, step, log, skipped,
-          latest):
+def _next_boundary(step, config):
+    """The first step after ``step`` at which the loop must stop to log, summarise or save."""
+    return min([config.max_steps] + [(step // every + 1) * every for every in (
+        config.log_every, config.summary_every, config.checkpoint_every)])
+
+
+def _loop(loop, iterator, checkpointer, config, info, model_dir, step, log, skipped, latest,
+          panel_images):
     """Run steps until ``max_steps``; returns ``(latest checkpoint, last logs, step)``."""
-    runner = TrainStepRunner(gan, strategy, run_eagerly=config.run_eagerly)
     writer = summaries.make_writer(model_dir, info.is_chief)
     progress = Progress(step, config.max_steps, config.images_per_step)
     speed = Progress(step, config.max_steps, config.images_per_step)
     window = LossWindow()
-    logs = {}
-    first_step = True
+    shown = trained_terms(config)
+    logs, last_read, first_call = {}, step, True
     try:
         while step < config.max_steps:
-            batch = next(iterator)
-            logs = runner(batch)
-            step += 1
-            check_finite(logs, step)
-            window.add(logs)
-            if first_step:  # exclude tracing from the rates
+            done, finite = loop.run(iterator, min(config.steps_per_loop,
+                                                  _next_boundary(step, config) - step))
+            step += done
+            if first_call:  # exclude tracing and compilation from the rates
                 progress.restart(step)
                 speed.restart(step)
-                first_step = False
+                first_call = False
+            at_log = step % config.log_every == 0
+            at_summary = step % config.summary_every == 0
             last = step == config.max_steps
-            if step % config.log_every == 0 or last:
-                log(progress.line(step, logs, skipped.count))
+            if not finite or at_log or at_summary or last:
+                logs = loop.read_losses()  # the only host read of the losses
+                check_finite(logs, step)
+                window.add(logs, step - last_read)
+                last_read = step
+            if at_log or last:
+                log(progress.line(step, {t: logs[t] for t in shown if t in logs},
+                                  skipped.count))
                 progress.restart(step)
-            if step % config.summary_every == 0 or last:
-                _write_summaries(writer, gan, batch, window.means(), speed, step,
-                                 config, info)
+            if at_summary or last:
+                _write_summaries(writer, loop.gan, panel_images, window.means(), speed, step)
                 speed.restart(step)
             if step % config.checkpoint_every == 0 or last:
                 prefix = checkpointer.save(step)  # every worker takes part
                 latest = prefix if info.is_chief else latest
     finally:
         writer.close()
-    return latest, logs, step
+    return latest, {t: logs[t] for t in shown if t in logs}, step
 
 
-def _write_summaries(writer, gan, batch, mean_logs, speed, step, config, info):
+def _write_summaries(writer, gan, panel_images, mean_logs, speed, step):
     steps_per_second, images_per_second = speed.rates(step)
     writer.scalars(summaries.loss_scalars(mean_logs, steps_per_second, images_per_second),
                    step)
-    if config.summary_images and info.is_chief:
-        local_batch = config.batch_size // info.num_workers
-        images = np.asarray(batch)[-local_batch:][:config.summary_images]
-        writer.panels(summaries.inpainting_panels(gan, images, step), step)
+    if panel_images is not None:
+        writer.panels(summaries.inpainting_panels(gan, panel_images, step), step)
     writer.flush()

@@ -13,6 +13,23 @@ GENERATOR_TERMS = ("hole_l1", "known_l1", "g_global", "g_local", "g_adv", "g_tot
 TRAIN_TERMS = CRITIC_TERMS + GENERATOR_TERMS
 
 
+ADVERSARIAL_TERMS = ("g_global", "g_local", "g_adv")
+
+
+def trained_terms(config):
+    """The terms of :data:`TRAIN_TERMS` that a run with ``config`` actually trains.
+
+    Critic terms need ``critic_steps > 0``; the generator's adversarial terms need
+    ``loss.gan_weight > 0`` (they are 0 otherwise). Progress lines show only these.
+
+    Args:
+        config: a :class:`gi_tf.training.config.TrainConfig`.
+    """
+    return tuple(term for term in TRAIN_TERMS
+                 if not (term in CRITIC_TERMS and config.critic_steps == 0)
+                 and not (term in ADVERSARIAL_TERMS and config.loss.gan_weight == 0))
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss term became NaN or Inf; training stops without saving the bad state."""
 

@@ -10,10 +10,11 @@ under ``panels/<i>``. Only the chief writes; other workers get a no-op writer.
 
 The events are written with ``tf.summary.write`` and TensorBoard's plugin metadata
 (``scalars``; ``images`` as ``[width, height, png]`` string tensors), so writing needs
-no ``tensorboard`` package; viewing them does (``pip install tensorboard``).
+no ``tensorboard`` package; viewing them does (``pip install tensorboard``). Event
+files are written by TensorFlow through ``tf.io.gfile`` (any TF filesystem) and grow as
+training runs, which TensorBoard expects; they are the one output not written atomically
+through :mod:`gi_tf.utils.files`.
 """
-
-import os
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +23,7 @@ from tensorflow.core.framework import summary_pb2
 from gi_tf.data import masks as masks_lib
 from gi_tf.training.draws import PANEL_SEED
 from gi_tf.training.draws import update_seed
+from gi_tf.utils import files
 from gi_tf.utils import visualize
 from gi_tf.utils.image_io import to_uint8_truncate
 
@@ -73,7 +75,7 @@ class SummaryWriter:
     """Writes scalars and panels to ``model_dir/train`` (TensorBoard event files)."""
 
     def __init__(self, model_dir):
-        self.directory = os.path.join(model_dir, SUMMARY_SUBDIR)
+        self.directory = files.join(model_dir, SUMMARY_SUBDIR)
         self._writer = tf.summary.create_file_writer(self.directory)
 
     def scalars(self, values, step):

@@ -20,9 +20,10 @@ command-line tools can print them. JPEG files get their EXIF orientation applied
 """
 
 import os
-import tempfile
 
 import numpy as np
+
+from gi_tf.utils import files
 
 _WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -38,12 +39,12 @@ def _decode(path, kind):
     """File -> (array as OpenCV decodes it: uint8/uint16, [H, W, C] BGR(A), C in 1..4)."""
     cv2 = _cv2()
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise FileNotFoundError(f"{kind} file not found: {path}")
-    if os.path.isdir(path):
+    if files.isdir(path):
         raise ValueError(f"{kind} path is a directory, not a file: {path}")
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = np.frombuffer(files.read_bytes(path), dtype=np.uint8)
     except OSError as err:
         raise ValueError(f"cannot read {kind} file {path}: {err.strerror or err}") from err
     if data.size == 0:
@@ -150,33 +151,18 @@ def read_mask(path, return_notes=False):
     return (mask, notes) if return_notes else mask
 
 
-def _default_file_mode():
-    """0o666 minus the process umask (read from /proc where possible, without changing it)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o644
-
-
-def _os_error(err, message):
-    """An OSError of the same errno-derived subclass as ``err`` with a clearer message."""
-    return OSError(err.errno, message) if err.errno is not None else OSError(message)
-
-
 def write_image_atomic(path, image, jpeg_quality=95):
     """Write a uint8 RGB (or grey) image so that readers never see a partial file.
 
-    The file is encoded in memory, written to a temporary file in the target directory,
-    flushed and fsynced, then moved over ``path`` with ``os.replace``. On any failure the
+    The file is encoded in memory (``cv2.imencode``) and written with
+    :func:`gi_tf.utils.files.write_bytes`: a unique temporary file beside ``path``, flushed
+    (and fsynced on a local disk), then renamed over ``path``. On any failure the
     temporary file is removed and an existing file at ``path`` is left untouched. Parent
-    directories are created.
+    directories are created; an existing file's permission bits are kept.
 
     Args:
-        path: destination; the extension picks the format: ``.png`` or ``.jpg``/``.jpeg``.
+        path: destination, local or any TF filesystem (``gs://``, ``ram://``); the
+            extension picks the format: ``.png`` or ``.jpg``/``.jpeg``.
         image: uint8 ``[H, W, 3]`` RGB, or ``[H, W]`` / ``[H, W, 1]`` grey.
         jpeg_quality: 0..100, JPEG only.
 
@@ -185,8 +171,9 @@ def write_image_atomic(path, image, jpeg_quality=95):
 
     Raises:
         ValueError: unsupported extension, dtype or shape (naming the path).
-        OSError: the directory cannot be created or written (the message names the
-            path; the subclass follows errno, e.g. PermissionError).
+        OSError: a :class:`gi_tf.utils.files.FileWriteError`: the directory cannot be
+            created or written (the message names the path and the cause; the subclass
+            follows errno, e.g. PermissionError).
     """
     cv2 = _cv2()
     path = os.fspath(path)
@@ -209,31 +196,7 @@ def write_image_atomic(path, image, jpeg_quality=95):
     if not ok:
         raise ValueError(f"cannot write {path}: OpenCV failed to encode the image as {ext}")
 
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise _os_error(err, f"cannot write image {path}: directory {directory} cannot be "
-                        f"created or written ({err.strerror or err})") from err
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(encoded.tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
-        mode = (os.stat(path).st_mode & 0o7777) if os.path.exists(path) else _default_file_mode()
-        os.chmod(tmp_path, mode)
-        os.replace(tmp_path, path)
-    except BaseException as err:
-        try:
-            os.unlink(tmp_path)
-        except OSError:
-            pass
-        if isinstance(err, OSError):
-            raise _os_error(err, f"cannot write image {path}: {err.strerror or err}") from err
-        raise
-    return path
+    return files.write_bytes(path, encoded.tobytes())
 
 
 def to_float(image):

@@ -13,7 +13,9 @@ from absl import app
 from absl import flags
 
 from gi_tf.cli import train as train_cli
+from gi_tf.cli.config_flags import flag_fields
 from gi_tf.data.masks import MaskConfig
+from gi_tf.data.pipeline import DataConfig
 from gi_tf.models.checkpoints import load_generator
 from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import LossConfig
@@ -50,7 +52,7 @@ def test_paper_presets_hold_the_released_settings(name, random_crop, tmp_path):
     path = os.path.join(REPO_ROOT, "flags", "train", f"{name}.flags")
     flag_values = _parse([f"--flagfile={path}", f"--model_dir={tmp_path}", "--data=x"])
     train_config, _, data_config = train_cli.configs_from_flags(flag_values)
-    released = TrainConfig()  # its defaults are checked against the spec elsewhere
+    released = TrainConfig()  # its defaults are checked against the released ones elsewhere
     assert train_config.loss == LossConfig() and train_config.mask == MaskConfig()
     for field in ("image_size", "batch_size", "critic_steps", "fresh_critic_batches",
                   "max_steps", "learning_rate", "beta_1", "beta_2", "epsilon"):
@@ -75,6 +77,32 @@ def test_flags_reach_every_config(tmp_path):
     assert model_config == ModelConfig(use_attention=False)
     assert (data_config.source, data_config.image_size, data_config.flip) == (
         "photos.flist", 64, True)
+
+
+def test_flag_defaults_are_the_config_dataclasses_defaults(tmp_path):
+    flag_values = _parse([f"--model_dir={tmp_path}", "--data=photos"])
+    train_config, model_config, data_config = train_cli.configs_from_flags(flag_values)
+    assert train_config == TrainConfig()  # at 256 the scaled mask is the released one
+    assert model_config == ModelConfig()
+    assert data_config == DataConfig(source="photos")
+    # Every scalar field is a flag with the field's help text.
+    for cls, prefix, skip in ((TrainConfig, "", ()), (LossConfig, "loss_", ()),
+                              (DataConfig, "", ("image_size", "seed")),
+                              (MaskConfig, "mask_", ()), (ModelConfig, "", ())):
+        for field in flag_fields(cls, skip):
+            name = {"source": "data", "kind": "mask"}.get(field.name, prefix + field.name)
+            assert field.metadata["help"] in flag_values[name].help, name
+    assert {f.name for f in flag_fields(TrainConfig)} == {
+        f.name for f in dataclasses.fields(TrainConfig)} - {"loss", "mask"}
+
+
+def test_legacy_sentinel_values_still_mean_scaled_with_the_image(tmp_path):
+    flag_values = _parse([f"--model_dir={tmp_path}", "--data=x", "--image_size=64",
+                          "--mask_box_height=0", "--mask_max_delta_width=-1",
+                          "--local_size=0", "--mixed_precision=none"])
+    train_config, _, _ = train_cli.configs_from_flags(flag_values)
+    assert (train_config.mask.box_height, train_config.mask.max_delta_width) == (32, 8)
+    assert train_config.local_size is None and train_config.mixed_precision is None
 
 
 def test_bad_values_and_stray_arguments_are_usage_errors(tmp_path):
@@ -198,3 +226,29 @@ def test_changed_settings_on_resume_are_reported(smoke_run, tmp_path):
     assert any("changed settings ['loss']" in line for line in lines)
     assert any(line.startswith("Nothing to do: step 4") for line in lines)
     assert dataclasses.replace(read_train_config(resumed)).loss.gamma == 0.99
+
+
+def test_any_tensorflow_filesystem_trains_resumes_and_exports():
+    # TF's in-memory filesystem: nothing may land in a local folder named "ram:".
+    from gi_tf.inference.export import export_generator
+    from gi_tf.inference.inpainter import Inpainter
+    from gi_tf.models.checkpoints import load_generator
+
+    model_dir = "ram://gi_tf_test/run"
+    _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}", "--max_steps=2",
+              "--summary_images=0"])
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-2")
+    assert tf.io.gfile.exists(model_dir + "/" + train_cli.FLAGS_FILE)
+    lines = _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}", "--max_steps=3",
+                      "--summary_images=0"])
+    assert any(line.startswith("Resuming from") and "at step 2" in line for line in lines)
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-3")
+    generator, model_config, _ = load_generator(model_dir)
+    export_dir = export_generator(generator, model_config, "ram://gi_tf_test/export")
+    image = np.full((32, 40, 3), 90, np.uint8)
+    mask = np.zeros((32, 40), bool)
+    mask[8:20, 10:30] = True
+    result = Inpainter.load(export_dir).inpaint(image, mask)
+    assert result.shape == image.shape
+    np.testing.assert_array_equal(result[~mask], image[~mask])
+    assert not os.path.exists("ram:") and not os.path.exists(os.path.join(REPO_ROOT, "ram:"))

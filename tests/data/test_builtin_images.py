@@ -68,6 +68,7 @@ def test_photo_crops_when_scikit_image_is_installed():
     pytest.importorskip("skimage")
     crops = builtin_images.photo_crops(0, 4, 48, names=("coffee", "brick"))
     assert crops.dtype == np.uint8 and crops.shape == (4, 48, 48, 3)
-    np.testing.assert_array_equal(crops, builtin_images.photo_crops(0, 4, 48, names=("coffee", "brick")))
+    again = builtin_images.photo_crops(0, 4, 48, names=("coffee", "brick"))
+    np.testing.assert_array_equal(crops, again)
     grey = crops[1].astype(int)  # brick is a grey photograph, repeated to RGB
     assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 0] == grey[..., 2]).all()

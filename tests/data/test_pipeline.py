@@ -1,4 +1,4 @@
-"""Tests for gi_tf/data/pipeline.py: sources, preprocessing, skipping bad images, sharding, resume."""
+"""Tests for gi_tf/data/pipeline.py: sources, preprocessing, bad images, sharding, resume."""
 
 import dataclasses
 import os

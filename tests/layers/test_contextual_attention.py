@@ -183,7 +183,7 @@ def test_chunked_rejects_wide_fuse_kernels():
         ContextualAttention(rate=1, fuse_k=5, chunk_elements=1)(f, b)
 
 
-# -- behaviour that follows from the spec ------------------------------------------------
+# -- behaviour that follows from the released code ---------------------------------------
 
 
 def copy_scene(rate, channels=4):

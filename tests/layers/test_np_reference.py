@@ -1,6 +1,7 @@
 """Checks the NumPy reference's building blocks against the TF ops the released code uses.
 
-The reference (tests/references/np_contextual_attention.py) is written from the spec; these
+The reference (tests/references/np_contextual_attention.py) is written from the released
+code's semantics (``inpaint_ops.py``: ``contextual_attention``); these
 tests make sure its padding and scatter conventions are those of TF's raw ops, so that a
 layer test failing against it points at the layer, not at the reference.
 """

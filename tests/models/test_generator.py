@@ -7,7 +7,7 @@ import tensorflow as tf
 from gi_tf.models import InpaintGenerator
 from gi_tf.models import build_generator
 
-# The released code's scopes, in order (spec §1.4-1.6).
+# The released code's scopes, in order (inpaint_model.py: build_inpaint_net, v1.0.0).
 TF1_SCOPES = (
     ["conv1", "conv2_downsample", "conv3", "conv4_downsample", "conv5", "conv6"]
     + [f"conv{i}_atrous" for i in (7, 8, 9, 10)]
@@ -52,7 +52,7 @@ def test_layer_names_are_the_tf1_scopes(generator):
     table = generator.conv_layers()
     assert sorted(table) == sorted(TF1_SCOPES)
     kernel_shapes = {name: tuple(layer.kernel.shape) for name, layer in table.items()}
-    # Spot checks against shapes printed in the original's training logs (spec §1.7).
+    # Spot checks against shapes printed in the original's training logs (build_inpaint_net).
     assert kernel_shapes["xconv3"] == (3, 3, 32, 64)
     assert kernel_shapes["xconv4_downsample"] == (3, 3, 64, 64)
     assert kernel_shapes["pmconv1"] == (5, 5, 5, 32)

@@ -1,6 +1,7 @@
 """Slow NumPy reference of DeepFill v1 contextual attention, for tests only.
 
-Written from the spec (docs/deepfill_v1_spec.md §2), one step at a time and with
+Written from the released code's semantics (``inpaint_ops.py``: ``contextual_attention``,
+JiahuiYu/generative_inpainting v1.0.0), one step at a time and with
 explicit loops and explicit padding amounts, so that each step can be checked by eye.
 It does not share code with ``gi_tf`` and deliberately avoids clever vectorisation.
 Arithmetic is in float64 (except the float32 index computation of the TF1 resize),

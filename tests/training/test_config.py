@@ -14,7 +14,7 @@ from gi_tf.training.config import scaled_mask_config
 
 
 def test_defaults_are_the_released_settings():
-    # spec §3.4 and §4.1 / inpaint.yml v1.0.0
+    # inpaint.yml and train.py (the Adam optimiser) of v1.0.0
     config = TrainConfig()
     assert (config.learning_rate, config.beta_1, config.beta_2, config.epsilon) == (
         1e-4, 0.5, 0.9, 1e-8)

@@ -14,7 +14,7 @@ from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import scaled_mask_config
 from gi_tf.training.gan import build_inpainting_gan
-from gi_tf.training.loop import TrainStepRunner
+from gi_tf.training.loop import TrainLoop
 from gi_tf.training.loss_checks import TRAIN_TERMS
 
 SIZE = 32
@@ -34,7 +34,14 @@ def gan():
 
 @pytest.fixture(scope="module")
 def runner(gan):
-    return TrainStepRunner(gan)
+    """One compiled training step on a given step batch; returns the step's losses."""
+    loop = TrainLoop(gan)
+
+    def step(batch):
+        assert loop.run(iter(tf.data.Dataset.from_tensors(batch).repeat()), 1) == (1, True)
+        return loop.read_losses()
+
+    return step
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ import pytest
 import tensorflow as tf
 
 from gi_tf.data.pipeline import DataConfig
+from gi_tf.data.pipeline import synthetic_textures
 from gi_tf.models.config import ModelConfig
+from gi_tf.training.config import LossConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import scaled_mask_config
 from gi_tf.training.loop import LossWindow
@@ -16,7 +18,11 @@ from gi_tf.training.loop import format_duration
 from gi_tf.training.loop import resume_seed
 from gi_tf.training.loop import synthetic_step_batch
 from gi_tf.training.loop import train
+from gi_tf.training.loss_checks import ADVERSARIAL_TERMS
+from gi_tf.training.loss_checks import CRITIC_TERMS
+from gi_tf.training.loss_checks import TRAIN_TERMS
 from gi_tf.training.loss_checks import NonFiniteLossError
+from gi_tf.training.loss_checks import trained_terms
 
 SIZE = 32
 
@@ -58,12 +64,76 @@ def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
 
-def test_loss_window_averages_and_resets():
+def test_loss_window_weights_each_read_by_its_steps():
     window = LossWindow()
     window.add({"a": 1.0, "b": 4.0})
-    window.add({"a": 3.0, "b": 0.0})
-    assert window.means() == {"a": 2.0, "b": 2.0}
+    window.add({"a": 3.0, "b": 0.0}, steps=3)
+    assert window.means() == {"a": 2.5, "b": 1.0}
     assert window.means() == {}
+
+
+def _weights(gan):
+    return [v.numpy() for v in gan.generator.weights + gan.local_critic.weights
+            + gan.global_critic.weights + gan.g_optimizer.variables + gan.d_optimizer.variables]
+
+
+def _textures_dataset(config):
+    """Step batches of fixed textures, in a fixed order (no files)."""
+    images = synthetic_textures(3, 4 * config.images_per_step, SIZE)
+    images = images.reshape((4, config.images_per_step) + images.shape[1:])
+    return tf.data.Dataset.from_tensor_slices(images.astype(np.float32) / 127.5 - 1.0).repeat()
+
+
+@pytest.fixture(scope="module")
+def four_steps(tmp_path_factory):
+    """Weights after 4 steps at steps_per_loop 1 and 4 (log/summary/checkpoint at the end)."""
+    results = {}
+    for steps_per_loop in (1, 4):
+        config = TrainConfig(image_size=SIZE, batch_size=2, critic_steps=1, max_steps=4,
+                             steps_per_loop=steps_per_loop, checkpoint_every=100,
+                             summary_every=100, log_every=100, summary_images=0,
+                             mask=scaled_mask_config(SIZE))
+        lines = []
+        result = train(config, ModelConfig(), None,
+                       str(tmp_path_factory.mktemp(f"loop{steps_per_loop}")),
+                       dataset=_textures_dataset(config), log=lines.append)
+        results[steps_per_loop] = (result, lines)
+    return results
+
+
+def test_several_steps_per_call_give_the_weights_of_one_step_per_call(four_steps):
+    (one, _), (four, _) = four_steps[1], four_steps[4]
+    assert one.step == four.step == 4
+    for a, b in zip(_weights(one.model), _weights(four.model)):
+        np.testing.assert_array_equal(a, b)
+    # The logged means cover the same 4 steps either way.
+    assert one.logs.keys() == four.logs.keys()
+    for term in one.logs:
+        np.testing.assert_allclose(one.logs[term], four.logs[term], rtol=1e-5)
+
+
+def test_progress_lines_show_only_the_trained_terms(tmp_path):
+    config = TrainConfig(image_size=SIZE, batch_size=2, critic_steps=0, max_steps=2,
+                         loss=LossConfig(gan_weight=0.0), checkpoint_every=100,
+                         summary_every=100, log_every=1, summary_images=0,
+                         mask=scaled_mask_config(SIZE))
+    lines = []
+    result = train(config, ModelConfig(), None, str(tmp_path),
+                   dataset=_textures_dataset(config), log=lines.append)
+    progress = [line for line in lines if line.startswith("step ")]
+    assert len(progress) == 2 and "steps/s" in progress[1] and "ETA" in progress[1]
+    for line in progress:
+        assert "hole_l1=" in line and "known_l1=" in line and "g_total=" in line
+        assert not any(f" {term}=" in line for term in CRITIC_TERMS + ADVERSARIAL_TERMS)
+    assert set(result.logs) == set(trained_terms(config))
+
+
+def test_trained_terms_follow_critic_steps_and_the_gan_weight():
+    assert trained_terms(TrainConfig()) == TRAIN_TERMS
+    no_critic = TrainConfig(critic_steps=0)
+    assert not set(CRITIC_TERMS) & set(trained_terms(no_critic))
+    reconstruction = TrainConfig(critic_steps=0, loss=LossConfig(gan_weight=0.0))
+    assert trained_terms(reconstruction) == ("hole_l1", "known_l1", "g_total")
 
 
 def test_resume_seed_keeps_fresh_runs_and_varies_with_the_step():

@@ -5,6 +5,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from gi_tf.utils import image_io
 
@@ -159,10 +160,10 @@ def test_atomic_write_failure_keeps_existing_file(tmp_path, monkeypatch):
     image_io.write_image_atomic(target, original)
     before = target.read_bytes()
 
-    def failing_replace(src, dst):
+    def failing_rename(src, dst, overwrite=False):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(image_io.os, "replace", failing_replace)
+    monkeypatch.setattr(tf.io.gfile, "rename", failing_rename)
     with pytest.raises(PermissionError, match="keep.png"):
         image_io.write_image_atomic(target, _rgb(2, 2))
     monkeypatch.undo()

@@ -1,8 +1,8 @@
 """Tests for gi_tf.utils.visualize: the authors' offset colouring, in NumPy and in-graph.
 
-Expected colours are derived here from the written definition of the wheel (the spec's
-segment table) and from the angle formula ``atan2(-dcol, -drow) / pi``, not by running
-the implementation's own helpers.
+Expected colours are derived here from the written definition of the wheel (the segment
+lengths of ``make_color_wheel`` in ``inpaint_ops.py``, v1.0.0) and from the angle formula
+``atan2(-dcol, -drow) / pi``, not by running the implementation's own helpers.
 """
 
 import math
@@ -14,7 +14,7 @@ from gi_tf.utils import visualize as viz
 
 
 def _expected_wheel():
-    """The 55 wheel entries, written out segment by segment from the spec's table."""
+    """The 55 wheel entries, written out segment by segment (``make_color_wheel``'s segments)."""
     entries = []
     for i in range(15):  # red -> yellow
         entries.append((255, math.floor(255 * i / 15), 0))
