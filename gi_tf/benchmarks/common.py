@@ -13,9 +13,21 @@ import time
 import numpy as np
 
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.utils.options import option
 
 # The inference default (TensorFlow-free, so the benchmark CLI's --help stays light).
 DEFAULT_CHUNK_ELEMENTS = DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+
+def parse_cases(text):
+    """``"256x4,128x1"`` -> ``[(256, 4), (128, 1)]``; raises ``ValueError`` naming a bad item."""
+    cases = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        size, _, batch = item.partition("x")
+        if not (size.isdigit() and batch.isdigit() and int(size) >= 32 and int(batch) >= 1):
+            raise ValueError(f"training case {item!r}: expected SIZExBATCH such as 256x4")
+        cases.append((int(size), int(batch)))
+    return cases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,14 +45,22 @@ class BenchSettings:
             weights (random initial weights otherwise: the speed is the same, output
             differences in the precision section are less representative).
         seed: int, seeds inputs and weight initialisation.
+        training_cases: str, the training section's cases as ``SIZExBATCH`` items,
+            comma-separated (``"256x4"``); empty = the section's default list.
     """
 
-    quick: bool = False
-    repeats: int = 3
-    max_seconds: float = 60.0
-    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
-    checkpoint: str | None = None
-    seed: int = 0
+    quick: bool = option(False, "Tiny sizes (smoke test of every code path).")
+    repeats: int = option(3, "Timed calls per case after the first (warm-up) call.")
+    max_seconds: float = option(60.0, "Stop repeating a case once its timed calls took this "
+                                "long.")
+    chunk_elements: int = option(DEFAULT_CHUNK_ELEMENTS, "Chunked attention's score entries "
+                                 "per chunk (memory, saved_model); default: the inference "
+                                 "default.")
+    checkpoint: str | None = option(None, "Optional gi_tf checkpoint: use its trained "
+                                    "generator weights.")
+    seed: int = option(0, "Seed of the inputs and of random weights.")
+    training_cases: str = option("", "Training section cases, SIZExBATCH comma-separated "
+                                 "(e.g. 256x4); default: its full list.")
 
     def validate(self):
         if self.repeats < 1:
@@ -49,6 +69,7 @@ class BenchSettings:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
         if self.chunk_elements < 1:
             raise ValueError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
+        parse_cases(self.training_cases)
         return self
 
 

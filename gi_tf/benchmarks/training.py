@@ -18,6 +18,7 @@ import numpy as np
 
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
+from gi_tf.benchmarks.common import parse_cases
 from gi_tf.benchmarks.common import smooth_test_image
 from gi_tf.benchmarks.common import time_call
 
@@ -29,8 +30,11 @@ CRITIC_STEPS = 5
 LOOP_STEPS = 3
 
 
-def cases(quick):
-    if quick:
+def cases(settings):
+    """``[(size, batch)]``: ``--training_cases`` if given, else the default list."""
+    if settings.training_cases:
+        return parse_cases(settings.training_cases)
+    if settings.quick:
         return [(32, 1)]
     return [(128, 1), (128, 4), (128, 16), (256, 1), (256, 4), (256, 16)]
 
@@ -72,7 +76,7 @@ def _paths(gan, loop, images):
 def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     critic_steps = 1 if settings.quick else CRITIC_STEPS
-    for size, batch in cases(settings.quick):
+    for size, batch in cases(settings):
         base = {"size": f"{size}x{size}", "batch": batch, "critic_steps": critic_steps}
         try:
             gan, loop, images = build_loop(size, batch, critic_steps, settings.seed)

@@ -16,7 +16,8 @@ from absl import flags
 from absl import logging
 
 from gi_tf.benchmarks import SECTION_ORDER
-from gi_tf.benchmarks.common import DEFAULT_CHUNK_ELEMENTS
+from gi_tf.benchmarks.common import BenchSettings
+from gi_tf.cli import config_flags
 from gi_tf.cli.runner import run_app
 
 FLAGS = flags.FLAGS
@@ -27,29 +28,14 @@ def define_flags(flag_values=FLAGS):
     fv = {"flag_values": flag_values}
     flags.DEFINE_string("sections", "all",
                         f"Comma-separated sections out of {list(SECTION_ORDER)}.", **fv)
-    flags.DEFINE_bool("quick", False, "Tiny sizes (smoke test of every code path).", **fv)
-    flags.DEFINE_integer("repeats", 3, "Timed calls per case after the first (warm-up) call.",
-                         lower_bound=1, **fv)
-    flags.DEFINE_float("max_seconds", 60.0,
-                       "Stop repeating a case once its timed calls took this long.", **fv)
-    flags.DEFINE_integer("chunk_elements", DEFAULT_CHUNK_ELEMENTS,
-                         "Chunked attention's score entries per chunk (memory, saved_model); "
-                         "default: the inference default.",
-                         lower_bound=1, **fv)
-    flags.DEFINE_string("checkpoint", None,
-                        "Optional gi_tf checkpoint: use its trained generator weights.", **fv)
+    config_flags.define_config_flags(BenchSettings, flag_values)
     flags.DEFINE_string("output_json", None, "Also write the full report here (atomically).",
                         **fv)
-    flags.DEFINE_integer("seed", 0, "Seed of the inputs and of random weights.", **fv)
 
 
 def settings_from_flags(flag_values):
-    from gi_tf.benchmarks.common import BenchSettings
-
-    fv = flag_values
-    return BenchSettings(quick=fv.quick, repeats=fv.repeats, max_seconds=fv.max_seconds,
-                         chunk_elements=fv.chunk_elements, checkpoint=fv.checkpoint,
-                         seed=fv.seed).validate()
+    """The :class:`~gi_tf.benchmarks.common.BenchSettings` of the parsed flags (validated)."""
+    return config_flags.config_from_flags(BenchSettings, flag_values).validate()
 
 
 def write_json_atomic(path, report):

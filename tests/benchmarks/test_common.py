@@ -68,3 +68,13 @@ def test_default_chunk_is_the_inference_default():
 
     assert common.DEFAULT_CHUNK_ELEMENTS == DEFAULT_ATTENTION_CHUNK_ELEMENTS
     assert common.BenchSettings().chunk_elements == DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+
+def test_training_cases_parse_and_bad_items_are_named():
+    from gi_tf.benchmarks.common import BenchSettings
+    from gi_tf.benchmarks.common import parse_cases
+
+    assert parse_cases("256x4, 128x1") == [(256, 4), (128, 1)]
+    assert parse_cases("") == []
+    with pytest.raises(ValueError, match="'256by4'"):
+        BenchSettings(training_cases="256x4,256by4").validate()
