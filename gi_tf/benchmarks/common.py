@@ -91,6 +91,42 @@ class Section:
         return dataclasses.asdict(self)
 
 
+def time_interleaved(fns, repeats, max_seconds):
+    """Time several alternatives in rounds (A, B, C, A, B, C, ...) after one warm-up each.
+
+    Interleaving exposes every alternative to the same machine load, so their ratios
+    hold on a shared machine where load changes over minutes. Each ``fn`` must block
+    until its result is ready.
+
+    Args:
+        fns: ``{name: fn}``.
+        repeats: int, rounds after the warm-up calls.
+        max_seconds: float, no new round starts once the rounds took this long.
+
+    Returns:
+        ``{name: dict}`` with ``first_s`` (warm-up call: tracing / compilation),
+        ``median_s`` (wall), ``cpu_s`` (median process CPU seconds per call, which
+        depends little on load) and ``calls``.
+    """
+    results = {}
+    for name, fn in fns.items():
+        start = time.perf_counter()
+        fn()
+        results[name] = {"first_s": time.perf_counter() - start, "wall": [], "cpu": []}
+    budget_start = time.perf_counter()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            fn()
+            results[name]["wall"].append(time.perf_counter() - wall)
+            results[name]["cpu"].append(time.process_time() - cpu)
+        if time.perf_counter() - budget_start > max_seconds:
+            break
+    return {name: {"first_s": r["first_s"], "median_s": statistics.median(r["wall"]),
+                   "cpu_s": statistics.median(r["cpu"]), "calls": len(r["wall"])}
+            for name, r in results.items()}
+
+
 def time_call(fn, repeats, max_seconds):
     """Time ``fn()``: the first call alone, then up to ``repeats`` more.
 

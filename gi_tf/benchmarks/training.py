@@ -20,12 +20,13 @@ from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import parse_cases
 from gi_tf.benchmarks.common import smooth_test_image
-from gi_tf.benchmarks.common import time_call
+from gi_tf.benchmarks.common import time_interleaved
 
 NAME = "training"
 TITLE = "training step (TrainLoop.run: strategy.run(train_step), as gi-train)"
-COLUMNS = ["size", "batch", "critic_steps", "path", "first_s", "step_s", "images_per_s",
-           "updates_images_per_s", "vs_train_step", "calls"]
+COLUMNS = ["size", "batch", "critic_steps", "path", "first_s", "step_s", "cpu_s",
+           "images_per_s", "updates_images_per_s", "vs_train_step", "cpu_vs_train_step",
+           "calls"]
 CRITIC_STEPS = 5
 LOOP_STEPS = 3
 
@@ -81,26 +82,25 @@ def run(settings, context):
         try:
             gan, loop, images = build_loop(size, batch, critic_steps, settings.seed)
             paths = _paths(gan, loop, images)
+            timings = time_interleaved({path: fn for path, (fn, _) in paths.items()},
+                                       settings.repeats, settings.max_seconds)
         except Exception as exc:
             section.rows.append(dict(base, error=error_text(exc)))
             continue
-        reference = None
-        for path, (fn, steps) in paths.items():
-            row = dict(base, path=path)
-            try:
-                timing = time_call(fn, settings.repeats, settings.max_seconds)
-            except Exception as exc:
-                section.rows.append(dict(row, error=error_text(exc)))
-                continue
+        reference = timings["train_step"]
+        for path, (_, steps) in paths.items():
+            timing = timings[path]
             seconds = timing["median_s"] / steps
-            reference = reference or seconds
-            row.update({"first_s": timing["first_s"], "step_s": seconds,
-                        "images_per_s": batch / seconds,
-                        "updates_images_per_s": (critic_steps + 1) * batch / seconds,
-                        "vs_train_step": seconds / reference, "calls": timing["calls"]})
-            section.rows.append(row)
-    section.notes.append("images_per_s = generator-update images per second; step_s is per "
-                         "step (a loop xN call runs N steps)")
-    section.notes.append("vs_train_step = step time / tf.function(train_step)'s in the same "
-                         "run (>1: slower)")
+            section.rows.append(dict(
+                base, path=path, first_s=timing["first_s"], step_s=seconds,
+                cpu_s=timing["cpu_s"] / steps, images_per_s=batch / seconds,
+                updates_images_per_s=(critic_steps + 1) * batch / seconds,
+                vs_train_step=seconds / reference["median_s"],
+                cpu_vs_train_step=timing["cpu_s"] / steps / reference["cpu_s"],
+                calls=timing["calls"]))
+    section.notes.append("images_per_s = generator-update images per second; step_s and "
+                         "cpu_s are per step (a loop xN call runs N steps); paths are timed "
+                         "in interleaved rounds")
+    section.notes.append("vs_train_step, cpu_vs_train_step = wall / process-CPU time per step "
+                         "over tf.function(train_step)'s in the same rounds (>1: slower)")
     return section
