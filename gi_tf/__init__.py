@@ -10,7 +10,7 @@ Conventions everywhere in the public API: images are RGB, either uint8 or float 
 [-1, 1]; masks mark holes with 1 (float) / True / >=128 (uint8).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Inpainter", "__version__"]
 

@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from gi_tf.inference import WINDOW_MODES
+
 # A brush pixel with any opacity is a hole: anti-aliased stroke edges are filled too,
 # so no half-covered pixel of the painted object survives.
 MIN_STROKE_ALPHA = 1
@@ -52,11 +54,15 @@ class AppConfig:
         crop_to_hole: 0 = the whole image is context; a margin in pixels = only the
             hole's bounding box grown by it is processed (``crop_to_hole=...``).
         max_pixels: larger uploads are refused with a message (H * W).
+        window: ``"auto"``, ``"on"`` or ``"off"``: the exact windowed path
+            (``Inpainter.inpaint(window=...)``; same result, computed only where it
+            reaches the hole).
     """
 
     max_side: int = DEFAULT_MAX_SIDE
     crop_to_hole: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
+    window: str = "auto"
 
     def validate(self):
         if self.max_side is not None and self.max_side < 8:
@@ -65,6 +71,8 @@ class AppConfig:
             raise ValueError(f"crop_to_hole must be >= 0 (0 = off); got {self.crop_to_hole}")
         if self.max_pixels < 1:
             raise ValueError(f"max_pixels must be positive; got {self.max_pixels}")
+        if self.window not in WINDOW_MODES:
+            raise ValueError(f"window must be one of {WINDOW_MODES}; got {self.window!r}")
         return self
 
 
@@ -247,6 +255,8 @@ def run_inpaint(inpainter, image, holes, config):
     strategy = {"max_side": config.max_side}
     if config.crop_to_hole:  # passed only when on: False is the Inpainter's default
         strategy["crop_to_hole"] = config.crop_to_hole
+    if config.window != "auto":  # likewise: "auto" is the Inpainter's default
+        strategy["window"] = config.window
     try:
         return inpainter.inpaint(image, holes, return_attention=True, **strategy)
     except ValueError as err:

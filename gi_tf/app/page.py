@@ -16,7 +16,9 @@ Layout::
 Problems a user can cause (no image, nothing painted, everything painted, a huge image,
 an upload that is not an image) come back as a toast and a status line, never as a
 stack trace; unexpected errors are logged in full on the server and summarised on the
-page.
+page. Uploads far above ``--max_pixels`` are refused before they are decoded
+(:func:`guard_decoding`). Requests are queued and run one at a time (``concurrency_limit=1``;
+tests/app/test_faults.py sends 8 at once), each answered with its own result.
 """
 
 import logging
@@ -88,6 +90,31 @@ def make_handler(gr, inpainter, config, output_dir):
     return inpaint
 
 
+def guard_decoding(gr, editor, max_pixels):
+    """Bound what decoding an upload costs: Gradio decodes the editor's images with PIL.
+
+    PIL reads the size from the header and refuses (``DecompressionBombError``) an image
+    above twice ``PIL.Image.MAX_IMAGE_PIXELS`` before decoding it; that bound is set to
+    ``max_pixels`` (so nothing above 2x the page's limit is decoded; between 1x and 2x
+    the image is decoded and :func:`gi_tf.app.logic.check_request` refuses it), and the
+    refusal becomes the page's message (``gr.Error``) instead of a bare "Error".
+    """
+    import PIL.Image
+
+    PIL.Image.MAX_IMAGE_PIXELS = max_pixels
+    preprocess = editor.preprocess
+
+    def guarded(payload):
+        try:
+            return preprocess(payload)
+        except PIL.Image.DecompressionBombError as err:
+            raise gr.Error(f"The image is too large for this page: {err} (the limit is "
+                           f"{max_pixels / 1e6:.1f} megapixels). Downscale it first, or use "
+                           "gi-inpaint.") from err
+
+    editor.preprocess = guarded
+
+
 def build_app(served, config=AppConfig(), work_dir=None):
     """The page as a ``gr.Blocks`` (not launched).
 
@@ -116,6 +143,7 @@ def build_app(served, config=AppConfig(), work_dir=None):
                     image_mode="RGBA", sources=("upload", "clipboard"), format="png",
                     brush=gr.Brush(colors=[BRUSH_COLOUR], color_mode="fixed"),
                     layers=False, transforms=("crop",), elem_id="editor")
+                guard_decoding(gr, editor, config.max_pixels)
                 button = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
                 gr.Examples(examples=[[path] for path in examples], inputs=[editor],
                             label="Examples (held-out images, never used for training)")

@@ -54,18 +54,15 @@ def estimate_bytes(height, width, variant, chunk_elements):
 def chunk_count(height, width, chunk_elements):
     """Foreground row chunks the chunked attention uses for an image (1 = the full path).
 
-    Mirrors :meth:`ContextualAttention._maybe_chunked`: rows per chunk =
-    ``chunk_elements // (grid_w * L) - 8`` (a 2-row halo each side and 4 wrap rows).
+    Rows per chunk: :func:`gi_tf.layers.attention_chunked.chunk_rows`, the layer's rule.
     """
-    from gi_tf.layers.attention_chunked import HALO
-    from gi_tf.layers.attention_chunked import WRAP_ROWS
+    from gi_tf.layers.attention_chunked import chunk_rows
 
     grid_h, grid_w = height // 8, width // 8
     length = grid_h * grid_w
     if grid_h * grid_w * length <= chunk_elements:
         return 1
-    rows = max(chunk_elements // (grid_w * length) - 2 * HALO - WRAP_ROWS, 1)
-    return -(-grid_h // rows)
+    return -(-grid_h // chunk_rows(chunk_elements, grid_h, grid_w))
 
 
 def available_bytes():
@@ -171,18 +168,23 @@ def _child_env():
     return env
 
 
+def run_child_module(module, args, prefix=RESULT_PREFIX):
+    """``python -m module *args`` in a fresh interpreter; the JSON it printed after
+    ``prefix`` (RuntimeError with the child's last lines otherwise)."""
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
+                          text=True, env=_child_env(), timeout=CHILD_TIMEOUT_S)
+    for line in done.stdout.splitlines():
+        if line.startswith(prefix):
+            return json.loads(line[len(prefix):])
+    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+    raise RuntimeError(f"child exited {done.returncode}: {' | '.join(tail)}")
+
+
 def measure_in_subprocess(height, width, variant, chunk_elements, seed=0):
     """Run :func:`measure` in a fresh interpreter; returns its dict (raises on failure)."""
     request = json.dumps({"height": height, "width": width, "variant": variant,
                           "chunk_elements": chunk_elements, "seed": seed})
-    done = subprocess.run([sys.executable, "-m", "gi_tf.benchmarks.memory", request],
-                          capture_output=True, text=True, env=_child_env(),
-                          timeout=CHILD_TIMEOUT_S)
-    for line in done.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX):])
-    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-    raise RuntimeError(f"child exited {done.returncode}: {' | '.join(tail)}")
+    return run_child_module("gi_tf.benchmarks.memory", [request])
 
 
 def run(settings, context):

@@ -19,6 +19,7 @@ from absl import app
 from absl import flags
 
 from gi_tf.cli.runner import run_app
+from gi_tf.inference import WINDOW_MODES
 
 FLAGS = flags.FLAGS
 
@@ -56,6 +57,10 @@ def define_flags(flag_values=FLAGS):
         "max_pixels", DEFAULT_MAX_PIXELS,
         "Refuse uploads with more pixels than this (with a message on the page).",
         lower_bound=1, flag_values=flag_values)
+    flags.DEFINE_enum(
+        "window", "auto", list(WINDOW_MODES),
+        "Exact windowed path for checkpoints (same result, computed only where it reaches "
+        "the hole): auto = when it saves work, on, off.", flag_values=flag_values)
     flags.DEFINE_integer(
         "attention_chunk_elements", None,
         "Bound on the attention's score entries held at once, for checkpoints and the "
@@ -72,7 +77,8 @@ def app_config(flag_values=FLAGS):
 
     return AppConfig(max_side=flag_values.max_side or None,
                      crop_to_hole=flag_values.crop_to_hole,
-                     max_pixels=flag_values.max_pixels).validate()
+                     max_pixels=flag_values.max_pixels,
+                     window=flag_values.window).validate()
 
 
 def main(argv):
@@ -90,6 +96,8 @@ def main(argv):
         served = choose_model(FLAGS.model, FLAGS.quickstart_dir, FLAGS.attention_chunk_elements)
     except FileNotFoundError as err:
         raise app.UsageError(str(err)) from err
+    except (OSError, ValueError) as err:  # damaged or foreign model files: say which
+        raise SystemExit(f"gi-app: error: cannot load --model={FLAGS.model!r}: {err}") from err
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own health checks
     print(served.banner().replace("**", ""))
     page = build_app(served, app_config())

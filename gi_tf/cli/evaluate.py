@@ -1,4 +1,4 @@
-"""gi-eval: score inpainting models and OpenCV baselines on a folder of images.
+"""gi-eval: score inpainting models and classical baselines on a folder of images.
 
 Usage::
 
@@ -13,7 +13,9 @@ optionally prefixed by a label ``label=path``. Holes come from ``--masks`` (a fo
 with the images' relative names, any image extension, pixel >= 128 = hole) or are
 generated (``--mask=box,free`` with ``--mask_seed``; they are saved to
 ``<output_dir>/masks/<kind>/`` for reuse with ``--masks``). OpenCV Telea and
-Navier-Stokes run on the same inputs. Written to ``--output_dir``: ``metrics.csv``
+Navier-Stokes run on the same inputs, and PatchMatch (the paper's baseline) when
+pypatchmatch is installed (``pip install "gi_tf[patchmatch]"``; otherwise a line says it
+was skipped and why). Written to ``--output_dir``: ``metrics.csv``
 (per image), ``summary.csv``, ``metrics.md`` (table method x metric x mask kind) and
 ``examples.png`` (input | masked | each method | attention map); metric definitions in
 :mod:`gi_tf.evaluation.metrics`.
@@ -27,7 +29,9 @@ from absl import app
 from absl import flags
 
 from gi_tf.cli.runner import run_app
+from gi_tf.inference import WINDOW_MODES
 from gi_tf.utils import files
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 FLAGS = flags.FLAGS
 
@@ -46,10 +50,20 @@ def define_flags(flag_values=FLAGS):
     flags.DEFINE_integer("limit", None, "Evaluate only the first N images (sorted).",
                          lower_bound=1, **fv)
     flags.DEFINE_integer("num_examples", 4, "Rows of examples.png.", lower_bound=0, **fv)
-    flags.DEFINE_bool("baselines", True, "Also run OpenCV Telea and Navier-Stokes.", **fv)
+    flags.DEFINE_bool("baselines", True, "Also run OpenCV Telea and Navier-Stokes (and "
+                      "PatchMatch, see --patchmatch).", **fv)
+    flags.DEFINE_bool("patchmatch", True, "With --baselines: also run PatchMatch (the "
+                      "pypatchmatch package, extra [patchmatch]); skipped with a printed "
+                      "reason when it is not installed.", **fv)
     flags.DEFINE_float("radius", 3.0, "OpenCV inpainting radius in pixels.", **fv)
     flags.DEFINE_integer("max_side", None, "Downscale images whose longer side exceeds this "
                          "before the network (see Inpainter.inpaint).", lower_bound=8, **fv)
+    flags.DEFINE_enum("window", "auto", list(WINDOW_MODES), "Exact windowed path for "
+                      "checkpoints (same result, computed only where it reaches the hole): "
+                      "auto = when it saves work, on, off (see Inpainter.inpaint).", **fv)
+    flags.DEFINE_integer("max_pixels", DEFAULT_MAX_PIXELS, "Refuse images (and masks) with "
+                         "more pixels than this, read from the file's header before decoding "
+                         "(decompression bombs); 0 = no limit.", lower_bound=0, **fv)
     flags.DEFINE_bool("progress", True, "Show a progress bar.", **fv)
     flags.mark_flag_as_required("images", flag_values=flag_values)
 
@@ -65,8 +79,9 @@ def parse_model_spec(spec):
     return label, path
 
 
-def build_methods(model_specs, baselines, radius, max_side=None):
-    """``{label: method}``: each model (loaded now), then the OpenCV baselines."""
+def build_methods(model_specs, baselines, radius, max_side=None, patchmatch=True,
+                  window="auto", max_pixels=DEFAULT_MAX_PIXELS):
+    """``{label: method}``: each model (loaded now), then the classical baselines."""
     from gi_tf.evaluation.baselines import baseline_methods
     from gi_tf.evaluation.evaluate import inpainter_method
     from gi_tf.evaluation.evaluate import load_inpainter
@@ -76,9 +91,10 @@ def build_methods(model_specs, baselines, radius, max_side=None):
         label, path = parse_model_spec(spec)
         if label in methods:
             raise ValueError(f"two models are labelled {label!r}; use LABEL=PATH")
-        methods[label] = inpainter_method(load_inpainter(path), max_side=max_side)
+        methods[label] = inpainter_method(load_inpainter(path, max_pixels), max_side=max_side,
+                                          window=window)
     if baselines:
-        methods.update(baseline_methods(radius))
+        methods.update(baseline_methods(radius, patchmatch=patchmatch))
     if not methods:
         raise ValueError("nothing to evaluate: give --model or keep --baselines")
     return methods
@@ -113,8 +129,10 @@ def evaluate_folder(fv):
     if not fv.masks and (not kinds or set(kinds) - set(ev.MASK_KINDS)):
         raise ValueError(f"--mask must list kinds from {ev.MASK_KINDS}; got {list(kinds)}")
     total = ev.count_samples(fv.images, fv.masks, kinds, fv.limit)
-    methods = build_methods(fv.model, fv.baselines, fv.radius, fv.max_side)
-    samples = ev.folder_samples(fv.images, fv.masks, kinds, fv.mask_seed, fv.limit)
+    methods = build_methods(fv.model, fv.baselines, fv.radius, fv.max_side, fv.patchmatch,
+                            fv.window, fv.max_pixels or None)
+    samples = ev.folder_samples(fv.images, fv.masks, kinds, fv.mask_seed, fv.limit,
+                                max_pixels=fv.max_pixels or None)
     if not fv.masks:
         samples = ev.saving_masks(samples, os.path.join(fv.output_dir, "masks"))
     print(f"Evaluating {', '.join(methods)} on {total} samples")

@@ -19,6 +19,7 @@ from absl import logging
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.utils import files
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 FLAGS = flags.FLAGS
 
@@ -41,11 +42,17 @@ def define_flags(flag_values=FLAGS):
         "Bound on the attention's score entries per image held at once, baked into the "
         "graph: large images are processed in chunks of rows (same results, bounded "
         "memory). 0 = never chunk.", lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_integer(
+        "max_pixels", DEFAULT_MAX_PIXELS,
+        "Largest image (height x width) the signatures accept; bigger requests get an "
+        "InvalidArgument error, encoded ones before they are decoded (decompression "
+        "bombs). 0 = no limit.", lower_bound=0, flag_values=flag_values)
     flags.mark_flags_as_required(["checkpoint", "export_dir"], flag_values=flag_values)
 
 
 def export(checkpoint, export_dir, version=None,
-           attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+           attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
+           max_pixels=DEFAULT_MAX_PIXELS):
     """Export and print what was written; returns the version directory.
 
     Raises:
@@ -66,7 +73,8 @@ def export(checkpoint, export_dir, version=None,
     print(f"Exporting {prefix} ...")
     path = export_lib.export_saved_model(
         prefix, export_dir, version=version,
-        attention_chunk_elements=attention_chunk_elements or None)
+        attention_chunk_elements=attention_chunk_elements or None,
+        max_pixels=max_pixels or None)
     print(f"Wrote SavedModel {path}")
     print("Signatures: " + ", ".join(export_lib.SIGNATURE_KEYS) + " (see export/README.md)")
     print(f"Serve it with: tensorflow_model_server --rest_api_port=8501 --model_name=gi_tf "
@@ -81,7 +89,8 @@ def main(argv, flag_values=FLAGS):
         logging.set_verbosity(logging.WARNING)  # TF's saver logs every step at INFO
     try:
         export(flag_values.checkpoint, flag_values.export_dir, version=flag_values.version,
-               attention_chunk_elements=flag_values.attention_chunk_elements)
+               attention_chunk_elements=flag_values.attention_chunk_elements,
+               max_pixels=flag_values.max_pixels)
     except (FileNotFoundError, FileExistsError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-export: error: {err}") from err
 

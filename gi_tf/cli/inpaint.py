@@ -10,10 +10,16 @@ Usage::
     gi-inpaint --model=runs/places2 --image_dir=in --mask_dir=masks --output_dir=out
     gi-inpaint --model=runs/places2 --list=jobs.txt
 
+    # no mask file: boxes TOP,LEFT,HEIGHT,WIDTH in pixels, or a colour painted on the image
+    gi-inpaint --model=runs/places2 --image=photo.jpg --box=64,32,100,80 --output=out.png
+    gi-inpaint --model=runs/places2 --image=painted.png --mask_color=#FF00FF --output=out.png
+
 ``--model`` is an exported SavedModel (a version directory or an export base) or a gi_tf
-checkpoint (prefix or directory). Large photos: ``--max_side=1024`` inpaints a downscaled
-copy and pastes the upscaled hole back; ``--crop_to_hole=256`` processes only the hole's
-bounding box grown by 256 px. ``--policy=crop`` reproduces the original test.py (the
+checkpoint (prefix or directory). Large photos: with a checkpoint, the network runs only
+where it reaches the hole (``--window=auto``, exact: the same result as the whole image);
+``--max_side=1024`` inpaints a downscaled copy and pastes the upscaled hole back;
+``--crop_to_hole=256`` processes only the hole's bounding box grown by 256 px (both change
+the result). ``--policy=crop`` reproduces the original test.py (the
 output is cropped to a multiple of 8). Every job is checked before anything is written;
 a bad job writes nothing and the exit status is 1 if any job failed.
 """
@@ -25,6 +31,8 @@ from absl import flags
 
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.inference import WINDOW_MODES
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 FLAGS = flags.FLAGS
 
@@ -44,6 +52,15 @@ def define_flags(flag_values=FLAGS):
     string("output_dir", "Folder for the results (<stem>.png).")
     string("list", "Text file of 'image mask output' lines, paths relative to the current "
            "directory (the original batch_test.py format).")
+    flags.DEFINE_multi_string("box", [], "Instead of a mask file: a hole TOP,LEFT,HEIGHT,WIDTH "
+                              "in pixels (e.g. 64,32,100,80); repeat for several holes. "
+                              "With --image or --image_dir.", flag_values=flag_values)
+    string("mask_color", "Instead of a mask file: the hole is painted on the image itself in "
+           "this colour, #RRGGBB (e.g. #FF00FF). With --image or --image_dir.")
+    flags.DEFINE_integer("mask_tolerance", 0, "With --mask_color: a pixel is a hole when each "
+                         "of R, G, B is within this many levels of the colour (0 = exact; "
+                         "JPEG blurs colours).", lower_bound=0, upper_bound=255,
+                         flag_values=flag_values)
     flags.DEFINE_bool("panel", False, "Also write <output>_panel.png: input | masked | "
                       "result | attention.", flag_values=flag_values)
     flags.DEFINE_enum("policy", "pad", ["pad", "crop"],
@@ -55,14 +72,27 @@ def define_flags(flag_values=FLAGS):
     flags.DEFINE_integer("crop_to_hole", 0, "If > 0, inpaint only the hole's bounding box "
                          "grown by this many pixels of context.", lower_bound=0,
                          flag_values=flag_values)
+    flags.DEFINE_enum("window", "auto", list(WINDOW_MODES),
+                      "Exact windowed path (checkpoints): compute the network only where it "
+                      "reaches the hole, with the whole image as the attention's background; "
+                      "same result. auto: when it saves work; on: always; off: the whole image "
+                      "through the network (also what a SavedModel runs).",
+                      flag_values=flag_values)
     flags.DEFINE_integer("attention_chunk_elements", DEFAULT_ATTENTION_CHUNK_ELEMENTS,
                          "Checkpoints only: bound on the attention's score entries held at "
                          "once (bounded memory for large images, same results); 0 = never "
                          "chunk.", lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_integer("max_pixels", DEFAULT_MAX_PIXELS,
+                         "Refuse images (and masks) with more pixels than this, read from the "
+                         "file's header before decoding (decompression bombs); 0 = no limit.",
+                         lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_bool("skip_existing", False, "Skip jobs whose output file (and panel) already "
+                      "exist, e.g. to finish an interrupted folder run; outputs are written "
+                      "atomically, so an existing one is complete.", flag_values=flag_values)
     flags.mark_flag_as_required("model", flag_values=flag_values)
 
 
-def _mode(flag_values):
+def _mode(flag_values, mask_source=None):
     groups = {
         "single": ("image", "mask", "output"),
         "folders": ("image_dir", "mask_dir", "output_dir"),
@@ -72,22 +102,54 @@ def _mode(flag_values):
     if len(used) != 1:
         raise app.UsageError("give exactly one of: --image/--mask/--output, "
                              "--image_dir/--mask_dir/--output_dir, or --list")
-    missing = [n for n in groups[used[0]] if not flag_values[n].value]
+    missing = [n for n in groups[used[0]] if not flag_values[n].value
+               and not (mask_source is not None and n in ("mask", "mask_dir"))]
     if missing:
-        raise app.UsageError("missing " + ", ".join("--" + n for n in missing))
+        hint = (" (or --box / --mask_color instead of a mask file)"
+                if {"mask", "mask_dir"} & set(missing) else "")
+        raise app.UsageError("missing " + ", ".join("--" + n for n in missing) + hint)
     return used[0]
+
+
+def mask_source(flag_values):
+    """The holes of ``--box`` or ``--mask_color`` (a mask source), or None (mask files).
+
+    Raises:
+        app.UsageError: two ways of giving holes at once, a malformed box or colour, or
+            ``--mask_tolerance`` without ``--mask_color``.
+    """
+    from gi_tf.inference import mask_sources
+
+    sources = [n for n in ("box", "mask_color") if flag_values[n].value]
+    mask_files = [n for n in ("mask", "mask_dir", "list") if flag_values[n].value]
+    if len(sources) > 1 or (sources and mask_files):
+        raise app.UsageError("give the holes one way: a mask file (--mask, --mask_dir or "
+                             "--list), --box, or --mask_color; got "
+                             + " and ".join("--" + n for n in sources + mask_files))
+    if flag_values["mask_tolerance"].present and not flag_values.mask_color:
+        raise app.UsageError("--mask_tolerance applies only with --mask_color")
+    try:
+        if flag_values.box:
+            return mask_sources.box_mask(flag_values.box)
+        if flag_values.mask_color:
+            return mask_sources.color_mask(flag_values.mask_color, flag_values.mask_tolerance)
+    except ValueError as err:
+        raise app.UsageError(f"--{sources[0]}: {err}") from err
+    return None
 
 
 def build_jobs(flag_values):
     """The :class:`gi_tf.inference.file_jobs.Job` list the flags ask for."""
     from gi_tf.inference import file_jobs
 
-    mode = _mode(flag_values)
+    source = mask_source(flag_values)
+    mode = _mode(flag_values, source)
     if mode == "single":
-        return [file_jobs.Job(flag_values.image, flag_values.mask, flag_values.output)]
+        return [file_jobs.Job(flag_values.image, source or flag_values.mask,
+                              flag_values.output)]
     if mode == "folders":
         return file_jobs.jobs_from_folders(
-            flag_values.image_dir, flag_values.mask_dir, flag_values.output_dir)
+            flag_values.image_dir, flag_values.mask_dir, flag_values.output_dir, source)
     return file_jobs.jobs_from_list(flag_values.list)
 
 
@@ -113,9 +175,10 @@ def check_model_path(path):
 class LazyInpainter:
     """Loads the model on first use, so that bad inputs fail before the (slow) load."""
 
-    def __init__(self, path, attention_chunk_elements):
+    def __init__(self, path, attention_chunk_elements, max_pixels=DEFAULT_MAX_PIXELS):
         self.path = path
         self.attention_chunk_elements = attention_chunk_elements
+        self.max_pixels = max_pixels
         self.inpainter = None
 
     def __call__(self):
@@ -124,7 +187,8 @@ class LazyInpainter:
 
             print(f"Loading {self.path} ...", flush=True)
             try:
-                self.inpainter = Inpainter.open(self.path, self.attention_chunk_elements)
+                self.inpainter = Inpainter.open(self.path, self.attention_chunk_elements,
+                                                max_pixels=self.max_pixels)
             except (OSError, ValueError) as err:
                 raise ModelLoadError(f"cannot load --model={self.path!r}: {err}") from err
         return self.inpainter
@@ -158,7 +222,9 @@ def run_jobs(jobs, get_inpainter, options):
         if result.notes or not result.ok:
             _report(result)
     done = sum(r.ok for r in results)
-    print(f"{done} of {len(results)} images written"
+    skipped = sum(r.skipped for r in results)
+    print(f"{done - skipped} of {len(results)} images written"
+          + (f", {skipped} skipped (their outputs existed)" if skipped else "")
           + ("" if done == len(results) else f"; {len(results) - done} failed (see above)"))
     return results
 
@@ -169,7 +235,10 @@ def main(argv, flag_values=FLAGS):
     from gi_tf.inference.file_jobs import InpaintOptions
 
     options = InpaintOptions(policy=flag_values.policy, max_side=flag_values.max_side or None,
-                             crop_to_hole=flag_values.crop_to_hole, panel=flag_values.panel)
+                             crop_to_hole=flag_values.crop_to_hole, panel=flag_values.panel,
+                             window=flag_values.window,
+                             max_pixels=flag_values.max_pixels or None,
+                             skip_existing=flag_values.skip_existing)
     if options.policy == "crop" and (options.max_side or options.crop_to_hole):
         raise app.UsageError("--policy=crop cannot be combined with --max_side/--crop_to_hole")
     if options.max_side is not None and options.max_side < 8:
@@ -180,7 +249,8 @@ def main(argv, flag_values=FLAGS):
     except (OSError, ValueError) as err:
         raise SystemExit(f"gi-inpaint: error: {err}") from err
     get_inpainter = LazyInpainter(flag_values.model,
-                                  flag_values.attention_chunk_elements or None)
+                                  flag_values.attention_chunk_elements or None,
+                                  max_pixels=options.max_pixels)
     try:
         results = run_jobs(jobs, get_inpainter, options)
     except ModelLoadError as err:

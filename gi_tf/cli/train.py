@@ -3,17 +3,20 @@
 Examples (from the repository root)::
 
     # CPU smoke run (built-in textures, well under a minute)
-    python -m gi_tf.cli.train --flagfile=flags/train/smoke.flags --model_dir=/tmp/smoke
+    gi-train --preset=smoke --model_dir=/tmp/smoke
 
     # the paper's Places2 set-up on every local GPU
-    gi-train --flagfile=flags/train/places2_256.flags --data=/data/places2/train.flist \\
+    gi-train --preset=places2_256 --data=/data/places2/train.flist \\
         --model_dir=runs/places2 --strategy=mirrored
 
     # resume: run the same command again (the newest checkpoint in --model_dir is used)
 
 Flags become :class:`~gi_tf.training.config.TrainConfig`,
 :class:`~gi_tf.models.config.ModelConfig` and :class:`~gi_tf.data.pipeline.DataConfig` (flag names
-equal field names); the library never reads flags. The run records
+equal field names); the library never reads flags. ``--preset=NAME`` (places2_256, celebahq,
+smoke, quickstart: :mod:`gi_tf.training.presets`) sets a named preset's flags where it
+stands, like ``--flagfile`` of that preset (in a checkout ``flags/train/NAME.flags``, a link
+to the same file): flags after it override it. The run records
 ``train_config.json``, ``model_config.json``, ``data_config.json`` and
 ``flags_used.flags`` (repeat with ``--flagfile=<model_dir>/flags_used.flags``) in
 ``--model_dir``.
@@ -35,6 +38,45 @@ SCALED_MASK_FIELDS = {"box_height": 0, "box_width": 0, "max_delta_height": -1,
 MASK_FLAGS = dict(prefix="mask_", rename={"kind": "mask"})
 DATA_FLAGS = dict(rename={"source": "data"}, skip=("image_size", "seed"))
 TRAIN_SKIP = ("loss", "mask")
+PRESET = "preset"  # its values are written out flag by flag, never the name itself
+
+
+class PresetFlag(flags.Flag):
+    """``--preset=NAME``: parses the preset's flagfile into the flags, where it stands.
+
+    absl parses flags in order and a later value replaces an earlier one, so the preset's
+    values come first and every flag after ``--preset`` (on the command line or in a
+    flagfile) overrides them, exactly as with ``--flagfile=<the preset's file>``.
+    """
+
+    def __init__(self, flag_values):
+        from gi_tf.training.presets import preset_names
+
+        names = preset_names()
+        super().__init__(
+            flags.EnumParser(names), flags.ArgumentSerializer(), PRESET, None,
+            f"Named training preset, one of {', '.join(names)} (shipped with gi_tf; "
+            "gi_tf/training/presets/). Its values are set where --preset stands: flags "
+            "after it override them.")
+        self._target = flag_values
+
+    def parse(self, argument):
+        from gi_tf.training.presets import preset_path
+
+        super().parse(argument)
+        path = preset_path(self.value)
+        for arg in self._target.read_flags_from_files([f"--flagfile={path}"],
+                                                      force_gnu=False):
+            name, sep, value = arg.lstrip("-").partition("=")
+            if not sep:  # --flag / --noflag: booleans only
+                value = "true"
+                if name not in self._target and name.startswith("no"):
+                    name, value = name[2:], "false"
+            flag = self._target[name] if name in self._target else None
+            if flag is None or (not sep and not flag.boolean):
+                raise flags.Error(f"preset {self.value!r} ({path}): cannot apply {arg!r}")
+            flag.parse(value)
+            flag.using_default_value = False
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -55,6 +97,7 @@ def define_flags(flag_values=flags.FLAGS):
 
     before = set(flag_values)
     fv = dict(flag_values=flag_values)
+    flags.DEFINE_flag(PresetFlag(flag_values), flag_values=flag_values)
     flags.DEFINE_string("model_dir", None, "Run directory: checkpoints, summaries, configs "
                         "(any TensorFlow filesystem: a local path, gs://..., ram://...).", **fv)
     flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
@@ -114,8 +157,11 @@ def write_flags_file(directory, flag_values, names):
     path = files.join(directory, FLAGS_FILE)
     lines = ["# Flags of the last gi-train run in this directory; repeat it with",
              f"# python -m gi_tf.cli.train --flagfile={path}"]
+    if PRESET in flag_values and flag_values[PRESET].value is not None:
+        lines.append(f"# (started from --preset={flag_values[PRESET].value}; its values are "
+                     "written out below)")
     for name in names:
-        if name in ALIASES:
+        if name in ALIASES or name == PRESET:
             continue
         flag = flag_values[name]
         if flag.value is not None:
@@ -131,8 +177,8 @@ def train_from_flags(flag_values, names=None):
 
     Raises:
         app.UsageError: invalid flag values.
-        SystemExit: a loss became NaN/Inf or ``--model_dir`` cannot be resumed (the
-            message says which term, step or checkpoint).
+        SystemExit: a loss became NaN/Inf, ``--model_dir`` cannot be resumed, or a
+            write failed (the message says which term, step, checkpoint or file).
     """
     try:
         train_config, model_config, data_config = configs_from_flags(flag_values)
@@ -149,7 +195,7 @@ def train_from_flags(flag_values, names=None):
     try:
         result = train(train_config, model_config, data_config, model_dir,
                        strategy=strategy, log=logging.info)
-    except (NonFiniteLossError, ValueError) as err:
+    except (NonFiniteLossError, ValueError, OSError) as err:  # OSError: a failed write
         logging.error("%s", err)
         raise SystemExit(f"gi-train: {err}") from err
     logging.info("Done: step %d, checkpoint %s", result.step, result.checkpoint)

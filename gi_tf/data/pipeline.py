@@ -40,6 +40,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from gi_tf.data import borrowing
 from gi_tf.data import builtin_images
 from gi_tf.data import sources
 from gi_tf.data import tfrecords
@@ -231,8 +232,14 @@ class _Source:
         """uint8 ``[h, w, 3]`` RGB image of one payload (raises if unreadable)."""
         if self.kind == "builtin":
             size, seed = self.config.image_size, self.config.seed
-            image = tf.numpy_function(lambda i: builtin_images.texture(seed, int(i), size),
-                                      [payload], tf.uint8, stateful=False)
+            wallpapers = self.config.source.startswith(sources.BUILTIN_WALLPAPERS)
+
+            def make(i):
+                if wallpapers:
+                    return borrowing.wallpaper(seed, int(i), size).image
+                return builtin_images.texture(seed, int(i), size)
+
+            image = tf.numpy_function(make, [payload], tf.uint8, stateful=False)
             return tf.ensure_shape(image, [size, size, 3])
         if self.kind == "tfrecord":
             return decode_rgb(tfrecords.parse_example(payload)[0])
@@ -245,7 +252,8 @@ class _Source:
                                     tf.strings.as_string(counter), " of the stream)"])
         index = _item_index(counter, len(self.items), seed, self.shuffle)
         if self.kind == "builtin":
-            return tf.strings.join([BUILTIN_TEXTURES, tf.strings.as_string(index)], ":")
+            dataset = ":".join(self.config.source.split(":")[:2])  # builtin:<name>
+            return tf.strings.join([dataset, tf.strings.as_string(index)], ":")
         return tf.gather(tf.constant(self.items), index)
 
     def probe(self):

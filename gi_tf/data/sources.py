@@ -6,7 +6,9 @@ A *source* is what ``gi-train --data`` takes (``DataConfig.source``):
 * a ``.flist`` file, one image path per line, as the original's ``DATA_FLIST``;
 * a TFRecord glob containing ``.tfrecord`` (shards written by ``gi-make-tfrecords``);
 * ``builtin:textures`` or ``builtin:textures:<count>``: procedural textures
-  (:func:`gi_tf.data.builtin_images.texture`), no files at all.
+  (:func:`gi_tf.data.builtin_images.texture`), no files at all;
+* ``builtin:wallpapers[:<count>]``: gi-demo's borrowing task
+  (:func:`gi_tf.data.borrowing.wallpaper`), likewise.
 
 Nothing here opens an image; :mod:`gi_tf.data.pipeline` reads and decodes them (and
 :mod:`gi_tf.data.tfrecords` packs them), both counting the ones they could not read or
@@ -21,6 +23,8 @@ import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 BUILTIN_TEXTURES = "builtin:textures"
+BUILTIN_WALLPAPERS = "builtin:wallpapers"
+BUILTIN_SOURCES = (BUILTIN_TEXTURES, BUILTIN_WALLPAPERS)
 DEFAULT_TEXTURE_COUNT = 1024
 
 logger = logging.getLogger(__name__)
@@ -96,12 +100,13 @@ def list_tfrecord_files(pattern):
 
 
 def texture_count(source):
-    """Image count of a ``builtin:textures[:N]`` source."""
+    """Image count of a ``builtin:<textures|wallpapers>[:N]`` source."""
     name, _, count = source.partition(":")[2].partition(":")
-    if f"builtin:{name}" != BUILTIN_TEXTURES or not (count == "" or count.isdigit()) \
+    if f"builtin:{name}" not in BUILTIN_SOURCES or not (count == "" or count.isdigit()) \
             or count == "0":
         raise ValueError(f"DataConfig.source={source!r}: unknown built-in dataset "
-                         f"(use '{BUILTIN_TEXTURES}' or '{BUILTIN_TEXTURES}:<count>')")
+                         f"(use '{BUILTIN_TEXTURES}' or '{BUILTIN_TEXTURES}:<count>'; "
+                         f"likewise '{BUILTIN_WALLPAPERS}')")
     return int(count) if count else DEFAULT_TEXTURE_COUNT
 
 

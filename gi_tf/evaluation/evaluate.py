@@ -17,7 +17,7 @@ Example:
     >>> from gi_tf.evaluation.baselines import baseline_methods
     >>> image = np.full((32, 32, 3), 90, np.uint8); holes = np.zeros((32, 32), bool)
     >>> holes[8:16, 8:16] = True
-    >>> result = evaluate(baseline_methods(), [Sample("a", image, holes, "box")],
+    >>> result = evaluate(baseline_methods(patchmatch=False), [Sample("a", image, holes, "box")],
     ...                   progress=False)
     >>> [row["method"] for row in result.summary()]
     ['ground truth', 'OpenCV Telea', 'OpenCV NS']
@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from gi_tf.evaluation import metrics as metrics_lib
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 GROUND_TRUTH = "ground truth"
 MASK_KINDS = ("box", "free")
@@ -98,7 +99,8 @@ def find_mask(mask_folder, relative_path):
         f"{stem}.png or another image file with the same relative name)")
 
 
-def folder_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, seed=0, limit=None):
+def folder_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, seed=0, limit=None,
+                   max_pixels=DEFAULT_MAX_PIXELS):
     """Yield :data:`Sample` s: each image with its mask file, or with each generated kind.
 
     Args:
@@ -109,15 +111,17 @@ def folder_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, seed=0, lim
         seed: seed of generated masks (hole of image ``i`` = ``generated_mask(kind, H, W,
             seed, i)``).
         limit: optional maximum number of images (the first, in sorted order).
+        max_pixels: refuse images and masks with more pixels, before decoding them
+            (:mod:`gi_tf.utils.image_io`); None: no limit.
     """
     from gi_tf.utils.image_io import read_image
     from gi_tf.utils.image_io import read_mask
 
     names = list_images(image_folder)[:limit]
     for index, name in enumerate(names):
-        image = read_image(os.path.join(image_folder, name))
+        image = read_image(os.path.join(image_folder, name), max_pixels=max_pixels)
         if mask_folder is not None:
-            holes = read_mask(find_mask(mask_folder, name))
+            holes = read_mask(find_mask(mask_folder, name), max_pixels=max_pixels)
             if holes.shape != image.shape[:2]:
                 raise ValueError(f"mask of {name!r} is {holes.shape[1]}x{holes.shape[0]}, the "
                                  f"image is {image.shape[1]}x{image.shape[0]}")
@@ -146,14 +150,15 @@ def saving_masks(samples, directory):
         yield sample
 
 
-def load_inpainter(path):
-    """An :class:`gi_tf.inference.inpainter.Inpainter` from a SavedModel or a gi_tf checkpoint."""
+def load_inpainter(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """An :class:`gi_tf.inference.inpainter.Inpainter` from a SavedModel or a gi_tf checkpoint
+    (``max_pixels``: the largest image it takes; None = no limit)."""
     from gi_tf.inference.inpainter import Inpainter
     from gi_tf.inference.inpainter import is_saved_model
 
     if is_saved_model(path):
-        return Inpainter.load(path)
-    return Inpainter.from_checkpoint(path)
+        return Inpainter.load(path, max_pixels=max_pixels)
+    return Inpainter.from_checkpoint(path, max_pixels=max_pixels)
 
 
 def inpainter_method(inpainter, **inpaint_kwargs):

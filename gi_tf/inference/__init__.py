@@ -3,8 +3,13 @@ serving client, file jobs."""
 
 # Bound on the attention's score entries per sample before it is computed in chunks
 # of grid rows (see gi_tf.layers.attention_chunked). With 2**26 (256 MB of float32 scores)
-# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 24 grid rows and a
-# landscape 1920 x 1080 in chunks of 1 row (+ 8 halo rows: 9x the matching work, still
-# faster than 2**27 was). Peak memory and time: WORKSPACE.md and export/README.md.
+# images up to ~720 x 720 never chunk; 1024 x 1024 runs in chunks of 30 grid rows and a
+# landscape 1920 x 1080 in chunks of 6 rows (each + 2 halo rows; at least 4 rows per chunk).
+# Peak memory and time: WORKSPACE.md and docs/benchmarks.md.
 # Defined here, TensorFlow-free, so that the binaries' --help does not load TensorFlow.
 DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26
+
+# Where one image is inpainted (Inpainter.inpaint, gi-inpaint, gi-app, gi-eval): "auto" runs
+# the exact windowed path of gi_tf.inference.windowed when it saves work, "on" always, "off"
+# never (the whole image through the network).
+WINDOW_MODES = ("auto", "on", "off")

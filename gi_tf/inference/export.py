@@ -15,6 +15,11 @@ Three signatures, all with dynamic batch, height and width, all bodies taken fro
 ``export/signatures.json`` in the repository is this contract in machine-readable form
 (a test compares it with an exported model).
 
+Bad requests fail with ``InvalidArgumentError`` and a sentence
+(:mod:`gi_tf.inference.preprocessing`), among them images above ``max_pixels`` (baked
+into the graph at export, recorded in ``export_info.json``; ``inpaint_encoded`` checks
+the header before decoding, so a decompression bomb is refused at no cost).
+
 Layout: ``<export_base>/<version>/`` (TF Serving's), holding ``saved_model.pb``,
 ``variables/`` and ``assets.extra/{model_config.json, export_info.json}``. The base may
 be local or on any TF filesystem (``gs://``, ``ram://``). A version is written into a
@@ -32,6 +37,7 @@ import tensorflow as tf
 from gi_tf.inference import preprocessing
 from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.utils import files
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 SIGNATURE_KEYS = ("serving_default", "inpaint_float", "inpaint_encoded")
 EXTRA_DIR = "assets.extra"
@@ -39,29 +45,34 @@ EXPORT_INFO_FILE = "export_info.json"
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
-def endpoints(generator):
-    """``{signature key: (python function, input_signature)}`` for the three endpoints."""
+def endpoints(generator, max_pixels=DEFAULT_MAX_PIXELS):
+    """``{signature key: (python function, input_signature)}`` for the three endpoints.
+
+    ``max_pixels``: the largest image (H * W per sample) each endpoint accepts (None: no
+    limit).
+    """
+    limit = dict(max_pixels=max_pixels)
     return {
         "serving_default": (
-            lambda image, mask: preprocessing.inpaint_uint8(generator, image, mask),
+            lambda image, mask: preprocessing.inpaint_uint8(generator, image, mask, **limit),
             [preprocessing.IMAGE_SPEC, preprocessing.MASK_SPEC]),
         "inpaint_float": (
-            lambda image, mask: preprocessing.inpaint_float(generator, image, mask),
+            lambda image, mask: preprocessing.inpaint_float(generator, image, mask, **limit),
             [preprocessing.FLOAT_IMAGE_SPEC, preprocessing.FLOAT_MASK_SPEC]),
         "inpaint_encoded": (
             lambda image_bytes, mask_bytes: preprocessing.inpaint_encoded(
-                generator, image_bytes, mask_bytes),
+                generator, image_bytes, mask_bytes, **limit),
             [preprocessing.IMAGE_BYTES_SPEC, preprocessing.MASK_BYTES_SPEC]),
     }
 
 
-def in_memory_functions(generator):
+def in_memory_functions(generator, max_pixels=DEFAULT_MAX_PIXELS):
     """The endpoints as ``tf.function``s without saving (what tests compare against)."""
     return {key: tf.function(fn, input_signature=signature)
-            for key, (fn, signature) in endpoints(generator).items()}
+            for key, (fn, signature) in endpoints(generator, max_pixels).items()}
 
 
-def save_archive(generator, directory):
+def save_archive(generator, directory, max_pixels=DEFAULT_MAX_PIXELS):
     """Write the SavedModel with :class:`keras.export.ExportArchive`.
 
     ExportArchive stores the generator's variables as plain ``tf.Variable``s, which the
@@ -71,7 +82,7 @@ def save_archive(generator, directory):
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    for key, (fn, signature) in endpoints(generator).items():
+    for key, (fn, signature) in endpoints(generator, max_pixels).items():
         archive.add_endpoint(key, fn, input_signature=signature)
     archive.write_out(directory, verbose=False)
 
@@ -104,7 +115,7 @@ def write_extras(directory, model_config, info):
     files.write_json(files.join(extra, EXPORT_INFO_FILE), info)
 
 
-def _export_info(model_config, version, source, attention_chunk_elements):
+def _export_info(model_config, version, source, attention_chunk_elements, max_pixels):
     import keras
 
     from gi_tf import __version__
@@ -116,6 +127,7 @@ def _export_info(model_config, version, source, attention_chunk_elements):
         "source_checkpoint": None if source is None else os.fspath(source),
         "model_config": model_config.to_dict(),
         "attention_chunk_elements": attention_chunk_elements,
+        "max_pixels": max_pixels,
         "version": version,
         "signatures": list(SIGNATURE_KEYS),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -123,7 +135,8 @@ def _export_info(model_config, version, source, attention_chunk_elements):
     }
 
 
-def export_generator(generator, model_config, export_base, version=None, source=None):
+def export_generator(generator, model_config, export_base, version=None, source=None,
+                     max_pixels=DEFAULT_MAX_PIXELS):
     """Write ``generator`` as ``<export_base>/<version>/``; returns that path.
 
     Args:
@@ -133,10 +146,13 @@ def export_generator(generator, model_config, export_base, version=None, source=
             (``gs://``, ``ram://``); created if missing.
         version: positive int; default the next free integer (:func:`next_version`).
         source: recorded in ``export_info.json`` (e.g. the checkpoint prefix).
+        max_pixels: the largest image (H * W) the signatures accept (None: no limit).
 
     Raises:
         FileExistsError: ``<export_base>/<version>`` already exists.
         ValueError: ``version`` is not a positive integer.
+        gi_tf.utils.files.FileWriteError: writing failed (no space left, permission
+            denied, ...); nothing of the version is left.
     """
     export_base = files.abspath(os.fspath(export_base))
     version = next_version(export_base) if version is None else check_version(version)
@@ -146,15 +162,21 @@ def export_generator(generator, model_config, export_base, version=None, source=
                               "or leave it out to use the next free one")
     # Written into a hidden sibling (TF Serving only loads all-digit names) and published
     # when complete; where directories cannot be renamed, saved_model.pb is moved last.
+    # A write that fails (disk full, permission denied) removes the staging directory and
+    # is reported as one FileWriteError naming the version directory.
     with files.publish_directory(final, last=(SAVED_MODEL_FILE,)) as tmp:
-        save_archive(generator, tmp)
+        try:
+            save_archive(generator, tmp, max_pixels)
+        except (OSError, tf.errors.OpError) as err:
+            raise files.write_error(err, final, "writing the SavedModel") from err
         write_extras(tmp, model_config, _export_info(
-            model_config, version, source, generator.attention_chunk_elements))
+            model_config, version, source, generator.attention_chunk_elements, max_pixels))
     return final
 
 
 def export_saved_model(checkpoint_path, export_base, version=None,
-                       attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+                       attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
+                       max_pixels=DEFAULT_MAX_PIXELS):
     """Export a gi_tf checkpoint as a TF Serving version directory.
 
     Args:
@@ -166,6 +188,7 @@ def export_saved_model(checkpoint_path, export_base, version=None,
         attention_chunk_elements: bound on the attention's score entries per sample,
             baked into the graph (bounded memory for large images, same results); None
             never chunks.
+        max_pixels: the largest image (H * W) the signatures accept (None: no limit).
 
     Returns:
         The path of the written version directory.
@@ -174,7 +197,8 @@ def export_saved_model(checkpoint_path, export_base, version=None,
 
     generator, model_config, prefix = load_generator(
         checkpoint_path, attention_chunk_elements=attention_chunk_elements)
-    return export_generator(generator, model_config, export_base, version=version, source=prefix)
+    return export_generator(generator, model_config, export_base, version=version, source=prefix,
+                            max_pixels=max_pixels)
 
 
 def _spec_dict(spec):

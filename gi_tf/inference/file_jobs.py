@@ -19,6 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from gi_tf.inference import mask_sources
 from gi_tf.inference.inpainter import crop_arrays_to_multiple
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
 from gi_tf.utils import files
@@ -47,12 +48,22 @@ class InpaintOptions:
         crop_to_hole: 0 (off) or the context margin around the hole's bounding box.
         panel: also write ``<output stem>_panel.png`` (input | masked | result |
             attention).
+        window: ``"auto"``, ``"on"`` or ``"off"``: the exact windowed path
+            (``Inpainter.inpaint(window=...)``).
+        max_pixels: refuse images and masks with more pixels, read from the file's
+            header before decoding (:mod:`gi_tf.utils.image_io`); None = no limit.
+        skip_existing: skip a job whose output (and panel) already exist. Outputs are
+            written atomically, so an existing one is complete: rerunning a killed job
+            list with it finishes the rest without redoing anything.
     """
 
     policy: str = "pad"
     max_side: int = None
     crop_to_hole: int = 0
     panel: bool = False
+    window: str = "auto"
+    max_pixels: int = image_io.DEFAULT_MAX_PIXELS
+    skip_existing: bool = False
 
 
 # -- building jobs ---------------------------------------------------------------------------
@@ -70,11 +81,13 @@ def _images_in(directory):
     return [files.join(directory, n) for n in names]
 
 
-def jobs_from_folders(image_dir, mask_dir, output_dir):
+def jobs_from_folders(image_dir, mask_dir, output_dir, mask_source=None):
     """One job per image in ``image_dir``; its mask is the file of the same stem in ``mask_dir``.
 
     Outputs are ``output_dir/<stem>.png``. An image without a mask is an error naming it
-    (a missing mask is a mistake more often than an intent).
+    (a missing mask is a mistake more often than an intent). With ``mask_source`` (a
+    :mod:`gi_tf.inference.mask_sources` box or colour mask) instead of ``mask_dir``, every
+    image gets its holes from it.
 
     Raises:
         FileNotFoundError: a directory is missing, or an image has no mask.
@@ -83,6 +96,8 @@ def jobs_from_folders(image_dir, mask_dir, output_dir):
     images = _images_in(image_dir)
     if not images:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {image_dir}")
+    if mask_source is not None:
+        return [Job(p, mask_source, files.join(output_dir, _stem(p) + ".png")) for p in images]
     masks = {}
     for path in _images_in(mask_dir):
         if _stem(path) in masks:
@@ -158,6 +173,9 @@ def check_writable(path):
 def load_job(job, options=InpaintOptions()):
     """Read and check a job's inputs and outputs; nothing is written.
 
+    ``job.mask`` is a mask file's path or a mask source (:mod:`gi_tf.inference.mask_sources`:
+    boxes, or a colour painted on the image).
+
     Returns:
         :class:`Loaded` (notes name conversions and an empty mask).
 
@@ -167,8 +185,13 @@ def load_job(job, options=InpaintOptions()):
     check_writable(job.output)
     if options.panel:
         check_writable(panel_path(job.output))
-    image, notes = image_io.read_image(job.image, return_notes=True)
-    holes, mask_notes = image_io.read_mask(job.mask, return_notes=True)
+    image, notes = image_io.read_image(job.image, return_notes=True,
+                                       max_pixels=options.max_pixels)
+    if isinstance(job.mask, (mask_sources.BoxMask, mask_sources.ColorMask)):
+        holes, mask_notes = job.mask.holes(image), []
+    else:
+        holes, mask_notes = image_io.read_mask(job.mask, return_notes=True,
+                                               max_pixels=options.max_pixels)
     notes = [f"{job.image}: {n}" for n in notes] + [f"{job.mask}: {n}" for n in mask_notes]
     if holes.shape != image.shape[:2]:
         raise ValueError(f"image {job.image} is {image.shape[1]}x{image.shape[0]} but mask "
@@ -205,7 +228,8 @@ def inpaint_loaded(inpainter, loaded, options=InpaintOptions()):
         return image, np.full(image.shape, 255, np.uint8)
     return inpainter.inpaint(loaded.image, loaded.holes, return_attention=True,
                              policy=options.policy, max_side=options.max_side,
-                             crop_to_hole=options.crop_to_hole or False)
+                             crop_to_hole=options.crop_to_hole or False,
+                             window=options.window)
 
 
 def write_outputs(job, loaded, result, attention, options=InpaintOptions()):
@@ -218,8 +242,16 @@ def write_outputs(job, loaded, result, attention, options=InpaintOptions()):
     return written
 
 
-JobResult = collections.namedtuple("JobResult", ["job", "ok", "message", "notes", "seconds"])
-JobResult.__doc__ = "Outcome of one job: ok flag, error message or written paths, notes, time."
+JobResult = collections.namedtuple("JobResult", ["job", "ok", "message", "notes", "seconds",
+                                               "skipped"], defaults=(False,))
+JobResult.__doc__ = ("Outcome of one job: ok flag, error message or written paths, notes, "
+                     "time, skipped (its outputs existed: InpaintOptions.skip_existing).")
+
+
+def outputs_exist(job, options=InpaintOptions()):
+    """True when every file the job would write (output, and panel if asked) exists."""
+    paths = [job.output] + ([panel_path(job.output)] if options.panel else [])
+    return all(files.isfile(path) for path in paths)
 
 
 def run_job(get_inpainter, job, options=InpaintOptions()):
@@ -236,6 +268,8 @@ def run_job(get_inpainter, job, options=InpaintOptions()):
     """
     start = time.perf_counter()
     notes = []
+    if options.skip_existing and outputs_exist(job, options):
+        return JobResult(job, True, f"skipped: {job.output} exists", [], 0.0, skipped=True)
     try:
         loaded = load_job(job, options)
         notes = loaded.notes

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.inference import WINDOW_MODES
 from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
@@ -27,6 +28,8 @@ from gi_tf.inference.preprocessing import inpaint_float  # noqa: F401
 from gi_tf.inference.preprocessing import inpaint_uint8  # noqa: F401
 from gi_tf.inference.preprocessing import make_uint8_function  # noqa: F401
 from gi_tf.utils import files
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
+from gi_tf.utils.image_io import check_pixels
 
 
 def as_batch(image, mask):
@@ -40,6 +43,10 @@ def as_batch(image, mask):
     Raises:
         TypeError: wrong dtypes. ValueError: wrong shapes (the message names both).
     """
+    if isinstance(image, (bytes, bytearray, str, os.PathLike)):
+        raise TypeError(
+            f"image must be a uint8 RGB array, not {type(image).__name__}: read files (or "
+            "decode bytes) with gi_tf.utils.image_io.read_image first")
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise TypeError(
@@ -114,6 +121,10 @@ class Inpainter:
         saved_model: the object ``tf.saved_model.load`` returned (SavedModel) or None;
             ``saved_model.signatures`` holds every exported signature.
         source: the checkpoint prefix or SavedModel directory it was loaded from.
+        max_pixels: :meth:`inpaint` refuses images with more pixels (H * W) with a
+            :class:`~gi_tf.utils.image_io.ImageTooLargeError` before running anything
+            (None: no limit). A SavedModel's graph also has the limit it was exported
+            with (``gi-export --max_pixels``).
 
     Example:
         >>> inpainter = Inpainter.from_checkpoint("runs/places2")  # doctest: +SKIP
@@ -121,7 +132,7 @@ class Inpainter:
     """
 
     def __init__(self, serve_fn, generator=None, model_config=None, source=None,
-                 saved_model=None):
+                 saved_model=None, max_pixels=DEFAULT_MAX_PIXELS):
         """Wrap ``serve_fn(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> dict``.
 
         Use :meth:`load`, :meth:`from_checkpoint` or :meth:`open` instead.
@@ -131,19 +142,40 @@ class Inpainter:
         self.generator = generator
         self.model_config = model_config
         self.source = source
+        self.max_pixels = max_pixels
 
     @classmethod
-    def load(cls, saved_model_dir):
+    def load(cls, saved_model_dir, max_pixels=DEFAULT_MAX_PIXELS):
         """From a SavedModel written by ``gi-export``.
 
         Args:
             saved_model_dir: a version directory (holding ``saved_model.pb``) or an export
                 base directory, whose highest integer version is used (as TF Serving).
+            max_pixels: see the class attributes.
+
+        Raises:
+            FileNotFoundError: no SavedModel there.
+            ValueError: a SavedModel that does not load (missing or damaged files, no
+                ``serving_default``); the message names the directory and the cause.
         """
         import tensorflow as tf
 
+        from gi_tf.models.checkpoints import checkpoint_problem
+
         path = resolve_saved_model(saved_model_dir)
-        loaded = tf.saved_model.load(path)
+        variables = files.join(path, "variables")
+        if files.isdir(variables) and files.listdir(variables):  # checked before the graph
+            problem = checkpoint_problem(files.join(variables, "variables"))
+            if problem is not None:
+                raise ValueError(f"SavedModel {path!r} cannot be loaded: {problem} (export it "
+                                 "again with gi-export)")
+        try:
+            loaded = tf.saved_model.load(path)
+        except (tf.errors.OpError, ValueError, OSError, IndexError, RuntimeError) as err:
+            text = (getattr(err, "message", None) or str(err)).strip()
+            raise ValueError(
+                f"SavedModel {path!r} cannot be loaded: {text.splitlines()[0][:400]} (is "
+                "its variables/ directory complete? export it again with gi-export)") from err
         if "serving_default" not in loaded.signatures:
             raise ValueError(f"SavedModel {path!r} has no 'serving_default' signature")
         signature = loaded.signatures["serving_default"]
@@ -151,10 +183,11 @@ class Inpainter:
         def serve(image, mask):
             return signature(image=image, mask=mask)
 
-        return cls(serve, source=path, saved_model=loaded)
+        return cls(serve, source=path, saved_model=loaded, max_pixels=max_pixels)
 
     @classmethod
-    def from_checkpoint(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+    def from_checkpoint(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
+                        max_pixels=DEFAULT_MAX_PIXELS):
         """From a gi_tf checkpoint (training or imported).
 
         Args:
@@ -163,20 +196,29 @@ class Inpainter:
             attention_chunk_elements: bound on the attention's score entries per sample
                 held at once (same results, bounded memory for large images); None never
                 chunks.
+            max_pixels: see the class attributes.
+
+        Raises:
+            FileNotFoundError: no checkpoint there.
+            ValueError: damaged files, or a checkpoint of another model; the message
+                names the checkpoint and what is wrong
+                (:func:`gi_tf.models.checkpoints.load_generator`).
         """
         from gi_tf.models.checkpoints import load_generator
 
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)
-        return cls(make_uint8_function(generator), generator=generator,
-                   model_config=model_config, source=prefix)
+        return cls(make_uint8_function(generator, max_pixels=max_pixels), generator=generator,
+                   model_config=model_config, source=prefix, max_pixels=max_pixels)
 
     @classmethod
-    def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS):
+    def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
+             max_pixels=DEFAULT_MAX_PIXELS):
         """:meth:`load` if ``path`` holds a SavedModel, else :meth:`from_checkpoint`."""
         if is_saved_model(path):
-            return cls.load(path)
-        return cls.from_checkpoint(path, attention_chunk_elements=attention_chunk_elements)
+            return cls.load(path, max_pixels=max_pixels)
+        return cls.from_checkpoint(path, attention_chunk_elements=attention_chunk_elements,
+                                   max_pixels=max_pixels)
 
     def _run(self, image, holes):
         """The network on a batch: uint8 [N,H,W,3], bool [N,H,W] -> NumPy (result, attention)."""
@@ -186,8 +228,29 @@ class Inpainter:
         out = self._serve_fn(tf.constant(image), tf.constant(mask))
         return out["inpainted"].numpy(), out["attention"].numpy()
 
+    def _runner(self, window):
+        """:meth:`_run`'s contract, choosing per sample the windowed or the full path."""
+        from gi_tf.inference import windowed
+
+        if window == "off":
+            return self._run
+
+        def run(image, holes):
+            plans = [windowed.choose_plan(self.generator, h, window) for h in holes]
+            result, attention = np.empty_like(image), np.empty_like(image)
+            full = [i for i, p in enumerate(plans) if p is None]
+            if full:
+                result[full], attention[full] = self._run(image[full], holes[full])
+            for i, p in enumerate(plans):
+                if p is not None:
+                    result[i], attention[i] = windowed.inpaint_uint8(self.generator, image[i],
+                                                                     holes[i], p)
+            return result, attention
+
+        return run
+
     def inpaint(self, image, mask, return_attention=False, policy="pad", max_side=None,
-                crop_to_hole=False):
+                crop_to_hole=False, window="auto"):
         """Fill the holes of ``image``.
 
         Args:
@@ -205,6 +268,12 @@ class Inpainter:
             crop_to_hole: False (default), True (a margin of ``DEFAULT_MARGIN`` = 128
                 px) or an int margin: inpaint only the hole's bounding box grown by the
                 margin (the context the attention can borrow from), then paste it back.
+            window: ``"auto"`` (default), ``"on"`` or ``"off"``: the exact windowed path
+                of :mod:`gi_tf.inference.windowed` (same result in the hole, computed only
+                where it reaches the hole; the whole image stays the attention's
+                background), per sample. ``"auto"`` uses it when it saves work and the
+                model allows it (a checkpoint-built, float32 Inpainter); ``"on"`` always
+                (ValueError when the model cannot); ``"off"`` runs the whole image.
 
         Returns:
             uint8 ``result`` of the image's shape (known pixels bit-exact), or
@@ -216,11 +285,16 @@ class Inpainter:
             TypeError: image not uint8, or mask neither bool nor uint8.
             ValueError: wrong rank or channels, image/mask shape mismatch, bad strategy
                 arguments, or a mask covering the whole image (DeepFill only extends
-                known content: "mask covers the whole image: nothing to borrow from").
+                known content: "mask covers the whole image: nothing to borrow from");
+                :class:`~gi_tf.utils.image_io.ImageTooLargeError` for an image above
+                :attr:`max_pixels`.
         """
         image, holes, batched = as_batch(image, mask)
+        check_pixels("image", image.shape[1], image.shape[2], self.max_pixels)
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
+        if window not in WINDOW_MODES:
+            raise ValueError(f"window must be one of {WINDOW_MODES}; got {window!r}")
         margin = _margin(crop_to_hole)
         max_side, margin = validate_strategy(max_side, margin)
         strategy = max_side is not None or margin is not None
@@ -237,11 +311,11 @@ class Inpainter:
         result = image.copy()
         attention = np.full(image.shape, 255, np.uint8)
         todo = np.flatnonzero(counts > 0)
+        run = self._runner(window)
         if len(todo) and not strategy:
-            result[todo], attention[todo] = self._run(image[todo], holes[todo])
+            result[todo], attention[todo] = run(image[todo], holes[todo])
         for i in todo if strategy else ():
-            result[i], attention[i] = inpaint_large(self._run, image[i], holes[i],
-                                                    max_side, margin)
+            result[i], attention[i] = inpaint_large(run, image[i], holes[i], max_side, margin)
         if not batched:
             result, attention = result[0], attention[0]
         return (result, attention) if return_attention else result

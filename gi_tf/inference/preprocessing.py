@@ -25,7 +25,16 @@ JiahuiYu/generative_inpainting v1.0.0, except where noted):
   what else is in the batch, e.g. under TF Serving's request batching), enlarged 8x by
   pixel duplication and cropped to the image size; white for a sample without a hole;
 * a sample whose mask covers every pixel fails with :data:`FULL_MASK_MESSAGE`
-  (``InvalidArgumentError`` from the graph, which TF Serving returns as ``{"error": ...}``).
+  (``InvalidArgumentError`` from the graph, which TF Serving returns as ``{"error": ...}``);
+* bad input is an ``InvalidArgumentError`` with a sentence, never a crash (each case is
+  tested on the exported signatures): image and mask of different batch size, height or
+  width; an empty batch; a zero height or width; more than ``max_pixels`` pixels
+  (default :data:`gi_tf.utils.image_io.DEFAULT_MAX_PIXELS`; encoded images are checked
+  on their header *before* decoding, so a decompression bomb costs nothing); float
+  images outside [-1, 1] or float masks outside [0, 1] (NaN included); bytes that do not
+  decode. Documented conversions instead of errors: uint8 masks are thresholded (>= 128),
+  float masks too (> 0.5); encoded grey images become RGB, alpha is dropped, 16-bit
+  images are scaled to 8 bits (``tf.image.convert_image_dtype``: the top byte).
 """
 
 import collections
@@ -33,6 +42,8 @@ import collections
 import tensorflow as tf
 
 from gi_tf.models.generator import SIZE_MULTIPLE
+from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
+from gi_tf.utils.image_io import encoded_image_size
 
 MASK_THRESHOLD = 128
 POLICIES = ("pad", "crop")
@@ -131,18 +142,45 @@ def crop_to_multiple(x, multiple=SIZE_MULTIPLE):
 # -- checks (graph ops raising InvalidArgumentError) -----------------------------------------
 
 
-def check_shapes(image, holes, policy="pad"):
-    """Assert ops: same N/H/W for image and mask; H, W >= 1 (>= 8 under ``"crop"``)."""
+def check_shapes(image, holes, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
+    """Assert ops: same N/H/W for image and mask; N >= 1; H, W >= 1 (>= 8 under
+    ``"crop"``); H * W <= ``max_pixels`` (None: no limit)."""
     image_shape, holes_shape = tf.shape(image), tf.shape(holes)
     minimum = SIZE_MULTIPLE if policy == "crop" else 1
-    return [
+    checks = [
         tf.debugging.assert_equal(
             image_shape[:3], holes_shape[:3],
             message="image and mask must have the same batch size, height and width"),
+        tf.debugging.assert_positive(
+            image_shape[0], message="the batch is empty: send at least one image"),
         tf.debugging.assert_greater_equal(
             image_shape[1:3], minimum,
             message=f"image height and width must be at least {minimum} (policy {policy!r})"),
     ]
+    if max_pixels is not None:
+        checks.append(check_pixels(image_shape[1], image_shape[2], max_pixels))
+    return checks
+
+
+def ensure_layout(image, mask):
+    """``image`` [N, H, W, 3] and ``mask`` [N, H, W, 1], checked when the graph runs.
+
+    A loaded SavedModel's signature does not check its inputs against its specs (nor
+    does TF Serving), so a grey or RGBA image would otherwise reach the first
+    convolution; ``tf.ensure_shape`` refuses it with the shapes in the message.
+    """
+    return (tf.ensure_shape(image, [None, None, None, 3], name="image_must_be_NHW3"),
+            tf.ensure_shape(mask, [None, None, None, 1], name="mask_must_be_NHW1"))
+
+
+def check_pixels(height, width, max_pixels):
+    """Assert op: ``height * width <= max_pixels``, with the size in the message."""
+    height, width = tf.cast(height, tf.int64), tf.cast(width, tf.int64)
+    message = tf.strings.format(
+        "image is {}x{} pixels (width x height), more than the limit of {} pixels "
+        "(max_pixels, set when the model was exported: gi-export --max_pixels)",
+        [width, height, max_pixels])
+    return tf.debugging.Assert(height * width <= max_pixels, [message])
 
 
 def check_known(holes):
@@ -154,7 +192,8 @@ def check_known(holes):
 # -- the pipeline steps -----------------------------------------------------------------------
 
 
-def prepare(image, holes, policy="pad", to_network=uint8_to_float):
+def prepare(image, holes, policy="pad", to_network=uint8_to_float,
+            max_pixels=DEFAULT_MAX_PIXELS):
     """Checks, crop or pad: generator inputs and the paste target.
 
     Args:
@@ -163,6 +202,7 @@ def prepare(image, holes, policy="pad", to_network=uint8_to_float):
         holes: bool ``[N, H, W, 1]``, True = hole.
         policy: ``"pad"`` or ``"crop"`` (see the module docstring).
         to_network: maps ``image`` to float32 [-1, 1].
+        max_pixels: refuse images with more pixels per sample (None: no limit).
 
     Returns:
         :class:`Prepared`.
@@ -171,7 +211,7 @@ def prepare(image, holes, policy="pad", to_network=uint8_to_float):
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     image = tf.convert_to_tensor(image)
     holes = tf.convert_to_tensor(holes)
-    with tf.control_dependencies(check_shapes(image, holes, policy)):
+    with tf.control_dependencies(check_shapes(image, holes, policy, max_pixels)):
         if policy == "crop":
             image, holes = crop_to_multiple(image), crop_to_multiple(holes)
         else:
@@ -217,7 +257,7 @@ def attention_image(offsets, holes):
 # -- whole pipelines (the SavedModel signature bodies) ---------------------------------------
 
 
-def inpaint_uint8(generator, image, mask, policy="pad"):
+def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
     """uint8 in, uint8 out (body of ``serving_default``; what ``Inpainter`` runs).
 
     Args:
@@ -226,12 +266,14 @@ def inpaint_uint8(generator, image, mask, policy="pad"):
         image: uint8 ``[N, H, W, 3]`` RGB.
         mask: uint8 ``[N, H, W, 1]``, ``>= 128`` = hole.
         policy: ``"pad"`` or ``"crop"``.
+        max_pixels: refuse images with more pixels (None: no limit).
 
     Returns:
         ``{"inpainted": uint8 [N, H, W, 3], "attention": uint8 [N, H, W, 3]}`` (H, W
         rounded down to multiples of 8 under ``"crop"``).
     """
-    prepared = prepare(image, holes_from_uint8(mask), policy)
+    image, mask = ensure_layout(image, mask)
+    prepared = prepare(image, holes_from_uint8(mask), policy, max_pixels=max_pixels)
     refined, offsets = run_generator(generator, prepared)
     return {
         "inpainted": paste(float_to_uint8(refined), prepared),
@@ -239,12 +281,13 @@ def inpaint_uint8(generator, image, mask, policy="pad"):
     }
 
 
-def inpaint_float(generator, image, mask, policy="pad"):
+def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
     """float32 [-1, 1] in and out (body of ``inpaint_float``, for pipelines).
 
     Args:
         image: float32 ``[N, H, W, 3]`` RGB in [-1, 1].
-        mask: float32 ``[N, H, W, 1]``, ``> 0.5`` = hole.
+        mask: float32 ``[N, H, W, 1]`` in [0, 1], ``> 0.5`` = hole.
+        max_pixels: refuse images with more pixels (None: no limit).
 
     Returns:
         ``{"inpainted": float32 [N, H, W, 3], "offsets": int32 [N, Hn/8, Wn/8, 2]}``:
@@ -253,36 +296,58 @@ def inpaint_float(generator, image, mask, policy="pad"):
         (delta row, delta col) in cells of 8 pixels of the padded image
         (``Hn = ceil(H/8)*8``; ``floor`` under ``"crop"``).
     """
-    holes = tf.convert_to_tensor(mask, tf.float32) > 0.5
-    prepared = prepare(tf.convert_to_tensor(image, tf.float32), holes, policy,
-                       to_network=tf.identity)
+    image, mask = ensure_layout(tf.convert_to_tensor(image, tf.float32),
+                                tf.convert_to_tensor(mask, tf.float32))
+    # NaN fails both comparisons, so it is refused too.
+    with tf.control_dependencies([
+            tf.debugging.assert_less_equal(
+                tf.abs(image), 1.0, message="image values must be in [-1, 1] (uint8 x as "
+                "x / 127.5 - 1), without NaN"),
+            tf.debugging.assert_less_equal(
+                tf.abs(mask - 0.5), 0.5, message="mask values must be in [0, 1] "
+                "(> 0.5 = hole), without NaN")]):
+        image, holes = tf.identity(image), mask > 0.5
+    prepared = prepare(image, holes, policy, to_network=tf.identity, max_pixels=max_pixels)
     refined, offsets = run_generator(generator, prepared)
     return {"inpainted": paste(tf.cast(refined, tf.float32), prepared), "offsets": offsets}
 
 
-def decode_image(data):
-    """uint8 RGB ``[H, W, 3]`` from one encoded PNG/JPEG/BMP/GIF string.
+def decode_image(data, max_pixels=DEFAULT_MAX_PIXELS):
+    """uint8 RGB ``[H, W, 3]`` from one encoded PNG/JPEG/BMP/GIF/WebP string.
 
     Grey is repeated to RGB, alpha dropped, 16-bit PNG scaled to 8 bits
     (``tf.image.convert_image_dtype``); undecodable bytes raise ``InvalidArgumentError``.
+    More than ``max_pixels`` pixels (None: no limit) is an ``InvalidArgumentError`` too,
+    raised from the header's size *before* decoding
+    (:func:`gi_tf.utils.image_io.encoded_image_size`; formats whose header is not read
+    there are checked after decoding).
     """
-    image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+    checks = []
+    if max_pixels is not None:
+        declared = encoded_image_size(data)
+        checks.append(check_pixels(declared[0], declared[1], max_pixels))
+    with tf.control_dependencies(checks):
+        image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+    if max_pixels is not None:
+        shape = tf.shape(image)
+        with tf.control_dependencies([check_pixels(shape[0], shape[1], max_pixels)]):
+            image = tf.identity(image)
     image.set_shape([None, None, 3])
     return image
 
 
-def decode_mask(data):
+def decode_mask(data, max_pixels=DEFAULT_MAX_PIXELS):
     """uint8 ``[H, W, 1]`` mask (255 = hole) from an encoded file: hole where blue >= 128.
 
     Blue is the first channel of OpenCV's BGR decode, the one the original and
     :func:`gi_tf.utils.image_io.read_mask` threshold (for grey or black/white masks every
     channel is the same).
     """
-    holes = decode_image(data)[..., 2:3] >= MASK_THRESHOLD
+    holes = decode_image(data, max_pixels)[..., 2:3] >= MASK_THRESHOLD
     return tf.cast(holes, tf.uint8) * 255
 
 
-def inpaint_encoded(generator, image_bytes, mask_bytes):
+def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_PIXELS):
     """Encoded files in, PNG bytes out (body of ``inpaint_encoded``).
 
     Each instance is decoded (:func:`decode_image`, :func:`decode_mask`), inpainted on
@@ -293,28 +358,32 @@ def inpaint_encoded(generator, image_bytes, mask_bytes):
     Args:
         image_bytes: string ``[N]``, encoded RGB images.
         mask_bytes: string ``[N]``, encoded masks of the same sizes.
+        max_pixels: refuse images (and masks) with more pixels, before decoding them.
 
     Returns:
         ``{"inpainted_bytes": string [N], "attention_bytes": string [N]}`` (PNG files).
     """
+    image_bytes = tf.ensure_shape(image_bytes, [None], name="image_bytes_must_be_N")
+    mask_bytes = tf.ensure_shape(mask_bytes, [None], name="mask_bytes_must_be_N")
     with tf.control_dependencies([tf.debugging.assert_equal(
             tf.shape(image_bytes), tf.shape(mask_bytes),
             message="image_bytes and mask_bytes must have the same length")]):
         pairs = (tf.identity(image_bytes), tf.identity(mask_bytes))
 
     def one(pair):
-        out = inpaint_uint8(generator, decode_image(pair[0])[None], decode_mask(pair[1])[None])
+        out = inpaint_uint8(generator, decode_image(pair[0], max_pixels)[None],
+                            decode_mask(pair[1], max_pixels)[None], max_pixels=max_pixels)
         return tf.io.encode_png(out["inpainted"][0]), tf.io.encode_png(out["attention"][0])
 
     inpainted, attention = tf.map_fn(one, pairs, fn_output_signature=(tf.string, tf.string))
     return {"inpainted_bytes": inpainted, "attention_bytes": attention}
 
 
-def make_uint8_function(generator, policy="pad"):
+def make_uint8_function(generator, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
     """``tf.function`` ``(image, mask) -> {"inpainted", "attention"}``, dynamic N/H/W."""
 
     @tf.function(input_signature=[IMAGE_SPEC, MASK_SPEC])
     def serve(image, mask):
-        return inpaint_uint8(generator, image, mask, policy)
+        return inpaint_uint8(generator, image, mask, policy, max_pixels=max_pixels)
 
     return serve

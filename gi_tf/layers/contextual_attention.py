@@ -211,17 +211,11 @@ class ContextualAttention(keras.layers.Layer):
 
     def _maybe_chunked(self, full, f_patches, kernels, valid, raw, small_h, small_w):
         """Full attention if its score matrix fits ``chunk_elements``, else row chunks."""
-        from gi_tf.layers.attention_chunked import HALO
-        from gi_tf.layers.attention_chunked import WRAP_ROWS
+        from gi_tf.layers.attention_chunked import chunk_rows
         from gi_tf.layers.attention_chunked import chunked_attention
 
-        length = small_h * small_w
-        row_elements = small_w * length
-        if isinstance(row_elements, int):  # static shapes (JAX, or known sizes)
-            rows = max(self.chunk_elements // max(row_elements, 1) - 2 * HALO - WRAP_ROWS, 1)
-        else:
-            rows = ops.maximum(self.chunk_elements // ops.maximum(row_elements, 1)
-                               - 2 * HALO - WRAP_ROWS, 1)
+        row_elements = small_w * small_h * small_w
+        rows = chunk_rows(self.chunk_elements, small_h, small_w)
 
         def chunked():
             return chunked_attention(self, f_patches, kernels, valid, raw,

@@ -26,6 +26,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from gi_tf.models.checkpoints import READ_ERRORS
 from gi_tf.models.generator import build_generator
 from gi_tf.tf1 import names as tf1_names
 from gi_tf.utils import files
@@ -167,7 +168,7 @@ def read_tf1_checkpoint(path):
             if np.issubdtype(value.dtype, np.floating):
                 value = value.astype(np.float32)
             generator[name] = value
-    except (tf.errors.OpError, RuntimeError) as err:
+    except READ_ERRORS as err:  # also IndexError: a truncated .data shard
         raise ValueError(f"Cannot read TF1 checkpoint {prefix!r}: {err}") from err
     return TF1Weights(prefix=prefix, generator=generator, critic=critic, other=other)
 

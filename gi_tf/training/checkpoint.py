@@ -12,19 +12,38 @@ The optimizers sit one level down on purpose: a variable is stored under its sho
 path from the root, so the weights keep the names of a generator-only checkpoint
 (``generator/conv1/kernel/...``) instead of the optimizers' ``_trainable_variables/<i>``.
 
-Writes go through ``tf.train.CheckpointManager``: TensorFlow writes the data and index
-files under temporary names and renames them, and the ``checkpoint`` state file is
-replaced atomically afterwards, so ``latest_checkpoint`` never names half-written files.
-The manager keeps the newest ``keep`` checkpoints.
+Writes go through ``tf.train.CheckpointManager``: TensorFlow writes the data into a
+``<prefix>_temp/`` directory, moves it into place, writes the ``.index`` and then
+replaces the ``checkpoint`` state file atomically. The manager keeps the newest
+``keep`` checkpoints (older ones are deleted only after a newer one is written).
+
+Faults (tested by killing gi-train, truncating files, filling the disk):
+
+* resume takes the **latest complete checkpoint**
+  (:func:`gi_tf.models.checkpoints.latest_checkpoint`): a newer one whose files are
+  missing, truncated or fail to read while restoring is skipped with a log line, so a
+  killed save or a damaged copy never restarts the run from step 0 nor stops it; if no
+  checkpoint is usable the run stops and says what is wrong with each;
+* the leftovers of a killed save (``ckpt-N_temp/``, hidden ``.tmp-`` files of the file
+  layer) are removed when the chief resumes;
+* a save that fails (no space left, permission denied) removes what it wrote and
+  raises one :class:`gi_tf.utils.files.FileWriteError` naming the checkpoint; the
+  previous checkpoints and the state file are untouched.
 """
+
+import re
 
 import tensorflow as tf
 
 from gi_tf.models.checkpoints import GENERATOR_KEY
+from gi_tf.models.checkpoints import CheckpointMismatchError
+from gi_tf.models.checkpoints import latest_checkpoint
+from gi_tf.models.checkpoints import restore_checkpoint
 from gi_tf.utils import files
 
 CHECKPOINT_NAME = "ckpt"
 INPUT_KEY = "input"
+_PARTIAL_SAVE = re.compile(rf"^{CHECKPOINT_NAME}-\d+_temp$")  # TF's staging directory
 
 
 def checkpoint_parts(gan, input_iterator=None):
@@ -85,26 +104,37 @@ class Checkpointer:
         return files.abspath(self.write_dir) != files.abspath(self.model_dir)
 
     def latest(self):
-        """Prefix of the newest checkpoint in ``model_dir``, or None."""
-        return tf.train.latest_checkpoint(self.model_dir)
+        """Prefix of the newest complete checkpoint in ``model_dir``, or None."""
+        if not files.isdir(self.model_dir):
+            return None
+        return latest_checkpoint(self.model_dir)
 
     def restore_latest(self, log=print):
-        """Restore the newest checkpoint of ``model_dir`` if there is one.
+        """Restore the newest complete checkpoint of ``model_dir`` if there is one.
 
-        A checkpoint without an input position (written by a multi-worker run) restores
-        everything else; the input pipeline then starts from its beginning (noted in
-        ``log``).
+        Newer checkpoints that are incomplete or fail to read are skipped (each named in
+        ``log`` with what is wrong); on the chief, leftovers of killed saves are removed
+        first. A checkpoint without an input position (written by a multi-worker run)
+        restores everything else; the input pipeline then starts from its beginning
+        (noted in ``log``).
 
         Returns:
             The restored prefix, or None for a fresh run.
 
         Raises:
             ValueError: the checkpoint does not match the model (different image size,
-                model options or input pipeline); the message names the checkpoint.
+                model options or input pipeline); or
+                (:class:`~gi_tf.models.checkpoints.DamagedCheckpointError`) there are
+                checkpoints but none is usable. The message names the checkpoints.
         """
-        prefix = self.latest()
-        if prefix is None:
+        if not files.isdir(self.model_dir):
             return None
+        if not self.is_scratch:
+            self.remove_partial_saves(log)
+        return latest_checkpoint(self.model_dir, log=log,
+                                 use=lambda prefix: self._restore(prefix, log))
+
+    def _restore(self, prefix, log):
         checkpoint = self.checkpoint
         if INPUT_KEY in self.parts and not has_input_state(prefix):
             log(f"{prefix} holds no input position (a multi-worker run?); the input "
@@ -112,21 +142,53 @@ class Checkpointer:
             checkpoint = tf.train.Checkpoint(
                 **{k: v for k, v in self.parts.items() if k != INPUT_KEY})
         try:
-            status = checkpoint.restore(prefix)
-            status.assert_existing_objects_matched().expect_partial()
-            if checkpoint is not self.checkpoint:
-                self.checkpoint.save_counter.assign(checkpoint.save_counter)
-        except (AssertionError, ValueError, tf.errors.OpError) as err:
+            restore_checkpoint(checkpoint, prefix)  # DamagedCheckpointError: the next one
+        except CheckpointMismatchError as err:
             raise ValueError(
                 f"Cannot resume from {prefix!r}: it does not match this run's model, "
                 "optimizer or input pipeline (same --image_size, --use_attention, "
                 "--critic_steps and --data are needed to resume; use a new --model_dir "
                 f"otherwise): {err}") from err
-        return prefix
+        if checkpoint is not self.checkpoint:
+            self.checkpoint.save_counter.assign(checkpoint.save_counter)
+
+    def remove_partial_saves(self, log=print):
+        """Delete what killed writers left in ``model_dir``: ``ckpt-N_temp/`` directories
+        of interrupted saves and the file layer's hidden temporary files."""
+        for name in files.listdir(self.model_dir):
+            path = files.join(self.model_dir, name)
+            if _PARTIAL_SAVE.match(name) and files.isdir(path):
+                files.rmtree(path, ignore_errors=True)
+            elif files.is_temporary(name) and files.isfile(path):
+                files.remove(path, missing_ok=True)
+            else:
+                continue
+            log(f"removed {path}, left by an interrupted write")
 
     def save(self, step):
-        """Write a checkpoint for ``step``; returns its prefix (on the chief)."""
-        prefix = self.manager.save(checkpoint_number=int(step))
+        """Write a checkpoint for ``step``; returns its prefix (on the chief).
+
+        Raises:
+            gi_tf.utils.files.FileWriteError: the write failed (no space left, permission
+                denied, ...); what it wrote is removed, earlier checkpoints are intact.
+        """
+        try:
+            prefix = self.manager.save(checkpoint_number=int(step))
+        except tf.errors.OpError as err:
+            prefix = files.join(self.write_dir, f"{CHECKPOINT_NAME}-{int(step)}")
+            self._remove_save(prefix)
+            raise files.write_error(err, prefix, "writing the checkpoint") from err
         if self.is_scratch:
             files.rmtree(self.write_dir, ignore_errors=True)
         return prefix
+
+    @staticmethod
+    def _remove_save(prefix):
+        """Remove every file of checkpoint ``prefix`` (a failed save of this step); best
+        effort: the save's own error is the one to report."""
+        files.rmtree(prefix + "_temp", ignore_errors=True)
+        try:
+            for path in files.glob(prefix + ".data-*") + files.glob(prefix + ".index"):
+                files.remove(path, missing_ok=True)
+        except files.FileError:
+            pass

@@ -89,7 +89,7 @@ __all__ = [
     "atomic_paths", "basename", "dirname", "exists", "glob", "is_local", "is_temporary",
     "isdir", "isfile", "join", "json_text", "listdir", "local_path", "makedirs",
     "publish_directory", "read_bytes", "read_json", "read_text", "remove", "rmtree",
-    "temporary_path", "walk", "write_bytes", "write_json", "write_text",
+    "temporary_path", "walk", "write_bytes", "write_error", "write_json", "write_text",
 ]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -231,6 +231,17 @@ def _converted(err, base, path, step=None):
         code = _errno_of_op_error(err)
         cause = os.strerror(code) if code else (getattr(err, "message", "") or str(err))
     return _make_error(base, os.fspath(path), cause, code, step)
+
+
+def write_error(err, path, step=None):
+    """``err`` as one :class:`FileWriteError` naming ``path`` (returned, not raised).
+
+    For writers the layer cannot wrap, such as TensorFlow's checkpoint writer: an
+    ``OSError`` or ``tf.errors.OpError`` (``No space left on device``, ``Permission
+    denied``, ...) gets the errno, the builtin subclass and the message of the layer's
+    own errors.
+    """
+    return _converted(err, FileWriteError, path, step)
 
 
 # -- paths -------------------------------------------------------------------------------------

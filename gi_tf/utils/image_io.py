@@ -17,6 +17,15 @@ Readers take an optional ``return_notes=True`` and then also return a list of sh
 human-readable notes about conversions (16-bit -> 8-bit, grey -> RGB, dropped alpha), so
 command-line tools can print them. JPEG files get their EXIF orientation applied (as
 ``cv2.imread`` does); other formats are used as stored.
+
+**Pixel limit** (decompression bombs): a small file can declare a huge image (a PNG of
+zeros compresses 1000:1). Readers take ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`,
+about 4x a 12 MP photo; None = no limit) and read the size from the file's header
+*before* decoding (:func:`encoded_image_size`: PNG, JPEG, GIF, BMP, WebP); an image above
+the limit raises :class:`ImageTooLargeError` naming the file, its size and the limit.
+Formats whose header is not read here (TIFF, JPEG XL, ...) are checked right after
+decoding (OpenCV itself refuses more than 2^30 pixels). The SavedModel's
+``inpaint_encoded`` signature runs the same header check in its graph.
 """
 
 import os
@@ -27,6 +36,96 @@ from gi_tf.utils import files
 
 _WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 _JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DEFAULT_MAX_PIXELS = 50_000_000  # e.g. 8660 x 5770; a 12 MP photo is 4x below it
+_HEADER_BYTES = 32
+
+
+class ImageTooLargeError(ValueError):
+    """An image with more pixels than the limit (found before decoding where possible)."""
+
+
+def pixel_limit_message(what, height, width, max_pixels):
+    """The sentence of :class:`ImageTooLargeError` (``what``: e.g. ``"image file x.png"``)."""
+    return (f"{what} is {width}x{height} = {height * width / 1e6:.1f} megapixels, above the "
+            f"limit of {max_pixels / 1e6:g} megapixels (max_pixels={max_pixels}); raise the "
+            "limit (--max_pixels) if the image is meant to be this large")
+
+
+def check_pixels(what, height, width, max_pixels):
+    """Raise :class:`ImageTooLargeError` when ``height * width > max_pixels`` (None: no limit)."""
+    if max_pixels is not None and int(height) * int(width) > max_pixels:
+        raise ImageTooLargeError(pixel_limit_message(what, int(height), int(width), max_pixels))
+
+
+def encoded_image_size(data):
+    """int64 ``[2]`` = (height, width) that encoded image bytes declare; (-1, -1) if unknown.
+
+    TensorFlow ops (usable in a graph: ``inpaint_encoded`` runs it, and eagerly:
+    :func:`declared_size`); nothing is decoded. Read from the header: PNG (``IHDR``),
+    JPEG (the frame header, ``tf.io.extract_jpeg_shape``), GIF (logical screen), BMP
+    (info header; negative heights of top-down files count by magnitude), WebP (``VP8``,
+    ``VP8L``, ``VP8X`` canvas). Other formats give (-1, -1). A JPEG whose header cannot
+    be parsed raises ``InvalidArgumentError`` (its decode would fail the same way).
+
+    Args:
+        data: scalar string tensor (or bytes), the encoded file.
+    """
+    import tensorflow as tf
+
+    data = tf.convert_to_tensor(data, tf.string)
+    head = tf.strings.substr(tf.strings.join([data, b"\0" * _HEADER_BYTES]), 0, _HEADER_BYTES)
+    octets = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+
+    def number(start, length, big_endian=False):
+        order = range(length) if big_endian else range(length - 1, -1, -1)
+        value = tf.constant(0, tf.int64)
+        for k in order:
+            value = value * 256 + octets[start + k]
+        return value
+
+    def starts(magic, at=0):
+        return tf.equal(tf.strings.substr(head, at, len(magic)), magic)
+
+    bmp_height = number(22, 4)
+    bmp_height = tf.where(bmp_height >= 2 ** 31, 2 ** 32 - bmp_height, bmp_height)
+    vp8l = number(21, 4)
+    webp = starts(b"RIFF") & starts(b"WEBP", 8)
+    known = [  # (condition, height, width), first match wins
+        (starts(_PNG_MAGIC), number(20, 4, True), number(16, 4, True)),
+        (starts(b"GIF8"), number(8, 2), number(6, 2)),
+        (starts(b"BM") & tf.equal(number(14, 4), 12), number(20, 2), number(18, 2)),
+        (starts(b"BM"), bmp_height, number(18, 4)),
+        (webp & starts(b"VP8 ", 12), number(28, 2) % 16384, number(26, 2) % 16384),
+        (webp & starts(b"VP8L", 12), (vp8l // 16384) % 16384 + 1, vp8l % 16384 + 1),
+        (webp & starts(b"VP8X", 12), number(27, 3) + 1, number(24, 3) + 1),
+    ]
+    size = tf.constant([-1, -1], tf.int64)
+    for condition, height, width in reversed(known):
+        size = tf.where(condition, tf.stack([height, width]), size)
+    return tf.cond(starts(_JPEG_MAGIC),
+                   lambda: tf.cast(tf.io.extract_jpeg_shape(data)[:2], tf.int64),
+                   lambda: size)
+
+
+_declared_size_fn = None
+
+
+def declared_size(data):
+    """``(height, width)`` from the header of encoded ``data`` (bytes), or None when the
+    format's header is not read here or cannot be parsed (then decoding says what is
+    wrong). See :func:`encoded_image_size`."""
+    global _declared_size_fn
+    import tensorflow as tf
+
+    if _declared_size_fn is None:
+        _declared_size_fn = tf.function(
+            encoded_image_size, input_signature=[tf.TensorSpec([], tf.string)])
+    try:
+        height, width = _declared_size_fn(tf.constant(bytes(data))).numpy()
+    except tf.errors.OpError:
+        return None
+    return None if height < 0 else (int(height), int(width))
 
 
 def _cv2():
@@ -35,8 +134,11 @@ def _cv2():
     return cv2
 
 
-def _decode(path, kind):
-    """File -> (array as OpenCV decodes it: uint8/uint16, [H, W, C] BGR(A), C in 1..4)."""
+def _decode(path, kind, max_pixels=DEFAULT_MAX_PIXELS):
+    """File -> (array as OpenCV decodes it: uint8/uint16, [H, W, C] BGR(A), C in 1..4).
+
+    The pixel limit is checked on the header before decoding, and again after it.
+    """
     cv2 = _cv2()
     path = os.fspath(path)
     if not files.exists(path):
@@ -49,13 +151,20 @@ def _decode(path, kind):
         raise ValueError(f"cannot read {kind} file {path}: {err.strerror or err}") from err
     if data.size == 0:
         raise ValueError(f"{kind} file is empty: {path}")
+    if max_pixels is not None:
+        size = declared_size(data.tobytes())
+        if size is not None:
+            check_pixels(f"{kind} file {path}", *size, max_pixels)
     # JPEG cannot carry alpha: decode it like cv2.imread (EXIF orientation applied); keep
     # other formats unchanged so that alpha and 16-bit depth are visible here.
     if data[:3].tobytes() == _JPEG_MAGIC:
         flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH
     else:
         flags = cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags)
+    try:
+        image = cv2.imdecode(data, flags)
+    except cv2.error as err:  # e.g. above OpenCV's own pixel bound
+        raise ValueError(f"cannot decode {kind} file {path}: {str(err).strip()}") from err
     if image is None or image.size == 0:
         raise ValueError(
             f"cannot decode {kind} file {path}: not an image format OpenCV reads, "
@@ -65,6 +174,7 @@ def _decode(path, kind):
         raise ValueError(
             f"{kind} file {path} has {image.dtype} pixels; only 8- and 16-bit images are supported"
         )
+    check_pixels(f"{kind} file {path}", image.shape[0], image.shape[1], max_pixels)
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3 or image.shape[-1] not in (1, 2, 3, 4):
@@ -72,7 +182,7 @@ def _decode(path, kind):
     return image
 
 
-def read_image(path, return_notes=False):
+def read_image(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
     """Read an image file as uint8 RGB.
 
     Conversions (each adds a note): 16-bit -> 8-bit by ``round(x / 257)`` (65535 -> 255);
@@ -82,6 +192,7 @@ def read_image(path, return_notes=False):
     Args:
         path: str or path-like; any format OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP...).
         return_notes: also return the list of conversion notes.
+        max_pixels: refuse images with more pixels (module doc); None = no limit.
 
     Returns:
         uint8 array ``[H, W, 3]``, RGB; or ``(image, notes)`` with ``return_notes=True``.
@@ -89,9 +200,10 @@ def read_image(path, return_notes=False):
     Raises:
         FileNotFoundError: the path does not exist (the message names it).
         ValueError: a directory, unreadable, empty, corrupt or non-image file, or an
-            unsupported pixel type (the message names the path).
+            unsupported pixel type (the message names the path);
+            :class:`ImageTooLargeError` above ``max_pixels``.
     """
-    image = _decode(path, "image")
+    image = _decode(path, "image", max_pixels)
     notes = []
     if image.dtype == np.uint16:
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
@@ -113,7 +225,7 @@ def read_image(path, return_notes=False):
     return (image, notes) if return_notes else image
 
 
-def read_mask(path, return_notes=False):
+def read_mask(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
     """Read a mask file as a boolean hole map (True = hole, to be filled).
 
     The hole test is the original's: the **first channel of OpenCV's BGR decode** (blue;
@@ -127,6 +239,7 @@ def read_mask(path, return_notes=False):
     Args:
         path: str or path-like.
         return_notes: also return the list of notes.
+        max_pixels: as :func:`read_image`.
 
     Returns:
         bool array ``[H, W]``; or ``(mask, notes)`` with ``return_notes=True``.
@@ -134,7 +247,7 @@ def read_mask(path, return_notes=False):
     Raises:
         FileNotFoundError, ValueError: as :func:`read_image`, naming the path.
     """
-    image = _decode(path, "mask")
+    image = _decode(path, "mask", max_pixels)
     notes = []
     threshold = 32768 if image.dtype == np.uint16 else 128
     channels = image.shape[-1]

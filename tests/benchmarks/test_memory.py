@@ -26,12 +26,12 @@ def test_scores_and_estimates_grow_with_the_square_of_the_grid():
 
 def test_chunk_count_follows_the_layer_rule():
     assert memory.chunk_count(512, 512, 2**27) == 1  # 4096^2 entries fit
-    # 1024^2: grid 128x128, L = 16384; rows = 2**27 // (128 * 16384) - 8 = 56 -> 3 chunks.
+    # 1024^2: grid 128x128, L = 16384; rows = 2**27 // (128 * 16384) - 2 = 62 -> 3 chunks.
     assert memory.chunk_count(1024, 1024, 2**27) == 3
-    # 1920x1080: grid 135x240, L = 32400; rows = 2**27 // (240 * 32400) - 8 = 9 -> 15.
-    assert memory.chunk_count(1080, 1920, 2**27) == 15
-    assert memory.chunk_count(1080, 1920, 1) == 135  # at least one row per chunk
-    # The inference default 2**26: a landscape 1920x1080 gets one row per chunk (each
-    # computing 1 + 8 score rows), a portrait one 7 rows.
-    assert memory.chunk_count(1080, 1920, 2**26) == 135
-    assert memory.chunk_count(1920, 1080, 2**26) == 35
+    # 1920x1080: grid 135x240, L = 32400; rows = 2**27 // (240 * 32400) - 2 = 15 -> 9.
+    assert memory.chunk_count(1080, 1920, 2**27) == 9
+    assert memory.chunk_count(1080, 1920, 1) == 34  # at least MIN_CHUNK_ROWS = 4 rows
+    # The inference default 2**26: a landscape 1920x1080 gets 6 rows per chunk (each
+    # computing 6 + 2 score rows), a portrait one 13 rows.
+    assert memory.chunk_count(1080, 1920, 2**26) == 23
+    assert memory.chunk_count(1920, 1080, 2**26) == 19

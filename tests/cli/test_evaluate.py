@@ -2,12 +2,14 @@
 
 import csv
 import os
+import sys
 
 import pytest
 from absl import flags
 
 from gi_tf.cli import evaluate
 from gi_tf.data import builtin_images
+from gi_tf.evaluation.baselines import baseline_methods
 from gi_tf.utils.image_io import read_image
 from gi_tf.utils.image_io import read_mask
 from gi_tf.utils.image_io import write_image_atomic
@@ -50,9 +52,12 @@ def test_model_and_baselines_on_generated_masks(checkpoint, images, tmp_path, ca
           "--mask_seed=3", f"--output_dir={out}", "--noprogress"])
     printed = capsys.readouterr().out
     rows = _rows(out / "metrics.csv")
-    methods = ["ground truth", "fresh", "OpenCV Telea", "OpenCV NS"]
+    # PatchMatch runs wherever the [test] extra installs pypatchmatch (Python 3.11+).
+    methods = ["ground truth", "fresh", *baseline_methods(log=None)]
+    assert methods[2:] == ["OpenCV Telea", "OpenCV NS"] + (
+        ["PatchMatch"] if sys.version_info >= (3, 11) else [])
     assert [r["method"] for r in rows] == methods * 4  # 2 images x 2 kinds
-    assert [(r["image"], r["mask_kind"]) for r in rows[::4]] == [
+    assert [(r["image"], r["mask_kind"]) for r in rows[::len(methods)]] == [
         ("t0.png", "box"), ("t0.png", "free"), ("t1.png", "box"), ("t1.png", "free")]
     fresh = [r for r in rows if r["method"] == "fresh"]
     assert all(float(r["l1_hole"]) > 0 and float(r["l1"]) < float(r["l1_hole"]) for r in fresh)
@@ -60,9 +65,10 @@ def test_model_and_baselines_on_generated_masks(checkpoint, images, tmp_path, ca
     assert "| all | fresh | 4 |" in table and "| box | OpenCV NS | 2 |" in table
     assert "--mask_seed=3" in table and "| all | fresh | 4 |" in printed
     grid = read_image(str(out / "examples.png"))
-    # input, masked, fresh, Telea, NS, attention: 6 panels of 40 px enlarged 4x to 160 px
-    # for viewing, + 7 gaps of 4 px
-    assert grid.shape[1] == 6 * 160 + 7 * 4
+    # input, masked, fresh, Telea, NS, (PatchMatch,) attention: panels of 40 px enlarged 4x
+    # to 160 px for viewing, with 4 px gaps
+    panels = len(methods) - 1 + 3  # the methods but ground truth; input, masked, attention
+    assert grid.shape[1] == panels * 160 + (panels + 1) * 4
     # generated masks are saved; feeding them back reproduces the baselines exactly
     mask = read_mask(str(out / "masks" / "box" / "t1.png"))
     assert mask.shape == (44, 40) and 0 < mask.mean() < 1
@@ -74,6 +80,23 @@ def test_model_and_baselines_on_generated_masks(checkpoint, images, tmp_path, ca
     assert {r["image"]: r["l1_hole"] for r in second} == {k: v["l1_hole"] for k, v in first.items()}
     assert {r["mask_kind"] for r in second} == {"given"}
     assert not os.path.exists(again / "examples.png")
+
+
+def test_patchmatch_can_be_left_out_and_is_skipped_with_a_reason_when_missing(
+        images, tmp_path, capsys, monkeypatch):
+    _run([f"--images={images}", "--mask=box", "--nopatchmatch", f"--output_dir={tmp_path / 'a'}",
+          "--noprogress", "--num_examples=0"])
+    assert {r["method"] for r in _rows(tmp_path / "a" / "metrics.csv")} == {
+        "ground truth", "OpenCV Telea", "OpenCV NS"}
+    assert "PatchMatch" not in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # as if pypatchmatch were absent
+    _run([f"--images={images}", "--mask=box", f"--output_dir={tmp_path / 'b'}", "--noprogress",
+          "--num_examples=0"])
+    printed = capsys.readouterr().out
+    assert "PatchMatch baseline skipped: " in printed
+    if sys.version_info >= (3, 11):  # else: pypatchmatch 2.x needs 3.11, said instead
+        assert 'not installed (pip install "gi_tf[patchmatch]"' in printed
+    assert "PatchMatch" not in {r["method"] for r in _rows(tmp_path / "b" / "metrics.csv")}
 
 
 def test_clear_errors(images, tmp_path):

@@ -6,6 +6,7 @@ one shared Inpainter so the model is traced once.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -216,6 +217,81 @@ def test_crop_policy_writes_the_originals_size(shared_inpainter, tmp_path):
 def test_usage_errors(args, match):
     with pytest.raises(app.UsageError, match=match):
         _run_main("--model=m", *args)
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--image=a.png", "--mask=m.png", "--box=0,0,4,4", "--output=o.png"],
+     "one way.*--box and --mask"),
+    (["--image=a.png", "--box=0,0,4,4", "--mask_color=#ff00ff", "--output=o.png"],
+     "--box and --mask_color"),
+    (["--list=l.txt", "--mask_color=#ff00ff"], "--mask_color and --list"),
+    (["--image=a.png", "--box=0,0,4", "--output=o.png"], "--box: box '0,0,4'.*TOP,LEFT"),
+    (["--image=a.png", "--mask_color=pink", "--output=o.png"], "--mask_color: .*#RRGGBB"),
+    (["--image=a.png", "--mask=m.png", "--output=o.png", "--mask_tolerance=3"],
+     "only with --mask_color"),
+    (["--image=a.png", "--box=0,0,4,4"], r"missing --output$"),
+    (["--image=a.png", "--output=o.png"], r"missing --mask \(or --box / --mask_color"),
+])
+def test_mask_source_usage_errors(args, match):
+    with pytest.raises(app.UsageError, match=match):
+        _run_main("--model=m", *args)
+
+
+def _run_flags(inpainter, *args):
+    jobs = inpaint_cli.build_jobs(_flag_values("--model=unused", *args))
+    return inpaint_cli.run_jobs(jobs, lambda: inpainter, file_jobs.InpaintOptions())
+
+
+def test_boxes_and_a_painted_colour_give_the_mask_files_result(shared_inpainter, tmp_path):
+    image = _photo(7)
+    holes = np.zeros((HEIGHT, WIDTH), bool)
+    holes[3:10, 5:17] = holes[15:27, 30:41] = True
+    image_path = _write(tmp_path / "a.png", image)
+    mask_path = _write(tmp_path / "m.png", holes.astype(np.uint8) * 255)
+    painted = image.copy()
+    painted[holes] = (255, 0, 255)
+    painted_path = _write(tmp_path / "painted.png", painted)
+    runs = {
+        "file": (f"--image={image_path}", f"--mask={mask_path}"),
+        "boxes": (f"--image={image_path}", "--box=3,5,7,12", "--box=15,30,12,11"),
+        "colour": (f"--image={painted_path}", "--mask_color=#FF00FF"),
+    }
+    for name, args in runs.items():
+        results = _run_flags(shared_inpainter, *args, f"--output={tmp_path / name}.png")
+        assert [r.ok for r in results] == [True], results[0].message
+    expected = image_io.read_image(tmp_path / "file.png")
+    np.testing.assert_array_equal(expected[~holes], image[~holes])
+    np.testing.assert_array_equal(image_io.read_image(tmp_path / "boxes.png"), expected)
+    np.testing.assert_array_equal(image_io.read_image(tmp_path / "colour.png"), expected)
+
+
+def test_folder_mode_with_one_box_for_every_image(shared_inpainter, tmp_path):
+    for name in ("a", "b"):
+        _write(_mkdir(tmp_path / "in") / f"{name}.png", _photo(ord(name)))
+    results = _run_flags(shared_inpainter, f"--image_dir={tmp_path / 'in'}", "--box=2,2,6,6",
+                         f"--output_dir={tmp_path / 'out'}")
+    assert [r.ok for r in results] == [True, True]
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize("case,match", [
+    ("box_outside", "box 20,0,10,10 .* reaches row 29 and column 9, outside the 43x29 image"),
+    ("colour_absent", "no pixel of colour #ff00ff .* closest is"),
+    ("whole_image", "box 0,0,29,43: mask covers the whole image"),
+])
+def test_mask_source_errors_name_the_problem_and_write_nothing(case, match, checkpoint_dir,
+                                                               tmp_path, capsys):
+    image = _write(tmp_path / "a.png", np.zeros((HEIGHT, WIDTH, 3), np.uint8))
+    holes = {"box_outside": "--box=20,0,10,10", "colour_absent": "--mask_color=#ff00ff",
+             "whole_image": "--box=0,0,29,43"}[case]
+    before = sorted(os.listdir(tmp_path))
+    status = _run_main(f"--model={checkpoint_dir}", f"--image={image}", holes,
+                       f"--output={tmp_path / 'out' / 'r.png'}")
+    captured = capsys.readouterr()
+    assert status == 1 and "Loading" not in captured.out
+    assert "gi-inpaint: error:" in captured.err
+    assert re.search(match, captured.err), captured.err
+    assert sorted(os.listdir(tmp_path)) == before
 
 
 def test_unknown_model_is_a_clear_error(tmp_path):

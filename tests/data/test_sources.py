@@ -37,7 +37,8 @@ def test_source_kind():
         "builtin", "tfrecord", "flist", "folder"]
 
 
-@pytest.mark.parametrize("source,count", [("builtin:textures", 1024), ("builtin:textures:7", 7)])
+@pytest.mark.parametrize("source,count", [("builtin:textures", 1024), ("builtin:textures:7", 7),
+                                          ("builtin:wallpapers:5", 5)])
 def test_texture_count(source, count):
     assert sources.texture_count(source) == count
 

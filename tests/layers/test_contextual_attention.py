@@ -10,13 +10,14 @@ import pytest
 import tensorflow as tf
 
 from gi_tf.layers import ContextualAttention
+from gi_tf.layers import attention_chunked
 
 import layer_checks
 from references import np_contextual_attention as ref
 
 IMPLEMENTATIONS = ["batched", "literal"]
-# Layer variants: the two implementations, and "batched" forced to run one grid row at a
-# time (chunk_elements=1 never fits the full score matrix).
+# Layer variants: the two implementations, and "batched" forced to run in chunks of
+# MIN_CHUNK_ROWS grid rows (chunk_elements=1 never fits the full score matrix).
 VARIANTS = {
     "batched": dict(implementation="batched"),
     "literal": dict(implementation="literal"),
@@ -142,12 +143,18 @@ def test_variants_agree(rate, fuse):
 
 def chunk_elements_for(rows, grid_w, length):
     """The ``chunk_elements`` giving ``rows`` grid rows per chunk (see attention_chunked)."""
-    return (rows + 8) * grid_w * length
+    return (rows + attention_chunked.HALO_ROWS) * grid_w * length
+
+
+@pytest.fixture
+def one_row_chunks(monkeypatch):
+    """Let the bound alone set the rows per chunk (down to one row)."""
+    monkeypatch.setattr(attention_chunked, "MIN_CHUNK_ROWS", 1)
 
 
 @pytest.mark.parametrize("fuse,fuse_k", [(True, 3), (True, 2), (True, 1), (False, 3)])
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
-def test_chunked_matches_reference(rows, fuse, fuse_k):
+def test_chunked_matches_reference(rows, fuse, fuse_k, one_row_chunks):
     # Rate 1, a 14 x 3 grid: chunks of 1, 2, 3, 5 rows (the last one partial for 3 and 5),
     # halos and the wrap-around rows of the vertical propagation at both ends.
     grid_h, grid_w = 14, 3
@@ -161,7 +168,7 @@ def test_chunked_matches_reference(rows, fuse, fuse_k):
 
 
 @pytest.mark.parametrize("grid_h", [1, 2, 3, 4])
-def test_chunked_matches_reference_on_short_grids(grid_h):
+def test_chunked_matches_reference_on_short_grids(grid_h, one_row_chunks):
     f, b = random_inputs(2, 2 * grid_h, 10, 3)
     holes = per_sample_holes(2, 2 * grid_h, 10)
     layer = ContextualAttention(rate=2, chunk_elements=1)
