@@ -1,25 +1,31 @@
-"""gi-demo: train, export and evaluate DeepFill v1 on built-in images, no download.
+"""gi-demo: train, export and evaluate DeepFill v1 on a built-in borrowing task, no download.
 
 One command on a fresh machine::
 
     gi-demo                        # or: python -m gi_tf.cli.demo
-    gi-demo --steps=3000           # the same, trained ten times longer
+    gi-demo --steps=300 --seeds=0,1,2,3,4   # the same, trained longer, more seeds
 
-It trains the CPU quickstart preset (``flags/train/quickstart.flags``; the same values
-are built in, see :func:`gi_tf.evaluation.demo.quickstart_config`) on procedural textures
-(:mod:`gi_tf.data.builtin_images`; plus scikit-image's public-domain/CC0 photographs when the
-``[demo]`` extra is installed) twice, with and without contextual attention; exports
-the full model as a SavedModel; inpaints held-out images with it, the no-attention
-model and OpenCV (Telea, Navier-Stokes); and writes under ``--output_dir`` (default
-``demo_out/``, where ``gi-app`` looks for a model)::
+The task (:mod:`gi_tf.data.borrowing`): wallpapers, a random tile repeated with a random
+period and phase, so a hole's true content exists elsewhere in the same image: filling it
+well means borrowing from far away, the mechanism contextual attention is for. For every
+training seed (``--seeds``) it trains the CPU quickstart preset
+(``gi-train --preset=quickstart``; the same values are built in, see
+:func:`gi_tf.evaluation.demo.quickstart_config`) twice, with and without contextual
+attention; exports the first seed's full model as a SavedModel; inpaints held-out
+wallpapers (another seed) with every model and the baselines (OpenCV Telea and
+Navier-Stokes; PatchMatch with ``pip install "gi_tf[patchmatch]"``); and writes under
+``--output_dir`` (default ``demo_out/``, where ``gi-app`` looks for a model)::
 
-    attention/, no_attention/   checkpoints + model_config.json + train_config.json
+    attention/seed_<s>/         checkpoints + model_config.json + train_config.json
+    no_attention/seed_<s>/      the same for the ablation
     export/1/                   the SavedModel (TF Serving layout)
-    eval/metrics.md             the table (method x metric x mask kind), timings, reading
+    eval/metrics.md             the table (method x metric x mask kind), the spread over
+                                seeds, timings, reading
     eval/metrics.csv, eval/summary.csv, eval/examples.png
     panels/<image>_<mask>.png   input | masked | each method | attention map
 
-and prints the table. See :mod:`gi_tf.evaluation.demo` for the steps.
+and prints the table. TensorFlow's op determinism is on (``--deterministic``): the same
+command on the same machine prints the same metrics. See :mod:`gi_tf.evaluation.demo`.
 """
 
 import datetime
@@ -28,6 +34,7 @@ from absl import app
 from absl import flags
 
 from gi_tf.cli.runner import run_app
+from gi_tf.evaluation.demo import DEFAULT_SEEDS
 
 FLAGS = flags.FLAGS
 
@@ -39,26 +46,33 @@ def define_flags(flag_values=FLAGS):
                         "rerun overwrites checkpoints and reports and adds an export "
                         "version).", **fv)
     flags.DEFINE_integer("steps", None, "Training steps per model (default: the preset's "
-                         "300). Time grows linearly with it.", lower_bound=1, **fv)
-    flags.DEFINE_integer("image_size", 64, "Training and evaluation image side, a multiple "
-                         "of 8 >= 32.", **fv)
+                         "35). Time grows linearly with it.", lower_bound=1, **fv)
+    flags.DEFINE_integer("image_size", 128, "Training and evaluation image side, a multiple "
+                         "of 8 >= 32 (time grows with its square). Alias: --size.", **fv)
+    flags.DEFINE_alias("size", "image_size", flag_values=flag_values)
+    flags.DEFINE_list("seeds", [str(s) for s in DEFAULT_SEEDS], "Training seeds: every "
+                      "variant is trained once per seed, and the ablation is read from the "
+                      "spread over them. Time grows linearly with their number.", **fv)
     flags.DEFINE_integer("critic_steps", None, "Critic updates per generator update (default: "
                          "the preset's 0, reconstruction losses only; > 0 also restores the "
                          "released adversarial weight 0.001). Each costs ~2 generator steps.",
                          lower_bound=0, **fv)
     flags.DEFINE_integer("batch_size", None, "Training batch size (default: the preset's 8).",
                          lower_bound=1, **fv)
-    flags.DEFINE_integer("train_images", 1024, "Images in the training pool.", lower_bound=1,
+    flags.DEFINE_integer("train_images", 512, "Images in the training pool.", lower_bound=1,
                          **fv)
-    flags.DEFINE_integer("held_out", 16, "Held-out textures (each is evaluated with every "
+    flags.DEFINE_integer("held_out", 16, "Held-out wallpapers (each is evaluated with every "
                          "mask kind).", lower_bound=1, **fv)
     flags.DEFINE_list("mask", ["box", "free"], "Evaluation mask kinds: box, free.", **fv)
     flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation holes.", **fv)
-    flags.DEFINE_enum("photos", "auto", ["auto", "yes", "no"], "Add scikit-image's sample "
-                      "photographs (auto: when scikit-image is installed).", **fv)
+    flags.DEFINE_enum("photos", "no", ["auto", "yes", "no"], "Add scikit-image's sample "
+                      "photographs: crops in training, 3 held-out photos (auto: when "
+                      "scikit-image is installed).", **fv)
     flags.DEFINE_bool("ablation", True, "Also train and evaluate the generator without "
                       "contextual attention.", **fv)
-    flags.DEFINE_integer("num_examples", 6, "Rows of eval/examples.png.", lower_bound=1, **fv)
+    flags.DEFINE_integer("num_examples", 4, "Rows of eval/examples.png.", lower_bound=1, **fv)
+    flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism (the same command "
+                      "on the same machine gives the same metrics).", **fv)
 
 
 def _use_photos(choice):
@@ -78,19 +92,25 @@ def settings_from_flags(flag_values=FLAGS):
     fv = flag_values
     if not fv.mask or set(fv.mask) - set(MASK_KINDS):
         raise app.UsageError(f"--mask must list kinds from {MASK_KINDS}; got {fv.mask}")
+    try:
+        seeds = tuple(int(seed) for seed in fv.seeds)
+    except ValueError as err:
+        raise app.UsageError(f"--seeds must list integers; got {fv.seeds}") from err
     overrides = {"max_steps": fv.steps, "batch_size": fv.batch_size,
                  "critic_steps": fv.critic_steps}
     try:
         config = demo_pipeline.quickstart_config(
             fv.image_size, **{k: v for k, v in overrides.items() if v is not None})
+        return demo_pipeline.DemoSettings(
+            output_dir=fv.output_dir, train_config=config, seeds=seeds,
+            train_images=fv.train_images, held_out=fv.held_out, mask_kinds=tuple(fv.mask),
+            mask_seed=fv.mask_seed, photos=_use_photos(fv.photos), ablation=fv.ablation,
+            num_examples=fv.num_examples, deterministic=fv.deterministic,
+            command=command_line("gi-demo", fv),
+            date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        ).validate()
     except ValueError as err:
         raise app.UsageError(str(err)) from err
-    return demo_pipeline.DemoSettings(
-        output_dir=fv.output_dir, train_config=config, train_images=fv.train_images,
-        held_out=fv.held_out, mask_kinds=tuple(fv.mask), mask_seed=fv.mask_seed,
-        photos=_use_photos(fv.photos), ablation=fv.ablation, num_examples=fv.num_examples,
-        command=command_line("gi-demo", fv),
-        date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
 
 
 def main(argv, flag_values=FLAGS):

@@ -255,15 +255,18 @@ def photo_crops(seed, count, size, names=TRAIN_PHOTOS):
 # -- demo datasets ------------------------------------------------------------------------
 
 
-def training_images(count, size, seed=TRAIN_SEED, photo_fraction=0.0):
-    """The demo's training pool: textures of ``seed`` and, optionally, photo crops.
+def training_images(count, size, seed=TRAIN_SEED, photo_fraction=0.0, synthetic=None):
+    """A training pool: synthetic images of ``seed`` and, optionally, photo crops.
 
     Args:
         count: int, number of images N.
         size: int, side in pixels.
         seed: int, texture and crop seed (held-out images use another one).
         photo_fraction: float in [0, 1], share of crops of :data:`TRAIN_PHOTOS`
-            (needs scikit-image); the rest are textures.
+            (needs scikit-image); the rest are synthetic.
+        synthetic: ``fn(seed, count, size) -> uint8 [count, size, size, 3]``, the
+            synthetic images: :func:`textures` (default) or e.g.
+            :func:`gi_tf.data.borrowing.wallpapers` (gi-demo's borrowing task).
 
     Returns:
         uint8 ``[N, size, size, 3]`` RGB, shuffled (fixed by ``seed``).
@@ -271,7 +274,7 @@ def training_images(count, size, seed=TRAIN_SEED, photo_fraction=0.0):
     if not 0.0 <= photo_fraction <= 1.0:
         raise ValueError(f"photo_fraction must be in [0, 1]; got {photo_fraction!r}")
     num_photos = int(round(count * photo_fraction))
-    parts = [textures(seed, count - num_photos, size)]
+    parts = [(synthetic or textures)(seed, count - num_photos, size)]
     if num_photos:
         parts.append(photo_crops(seed, num_photos, size, TRAIN_PHOTOS))
     images = np.concatenate(parts)
@@ -299,7 +302,9 @@ def in_memory_dataset(images, batch_size, seed=TRAIN_SEED):
     Args:
         images: uint8 RGB ``[N, S, S, 3]``, e.g. from :func:`training_images`.
         batch_size: int, images per batch.
-        seed: int, seed of the shuffle (reshuffled every pass).
+        seed: int, seed of the order: a fresh permutation every pass, drawn with stateless
+            ops from ``seed`` and the pass number alone, so the order does not depend on
+            TensorFlow's global seed or on what ran before in the process.
 
     Returns:
         ``tf.data.Dataset`` of float32 ``[batch_size, S, S, 3]`` RGB batches in [-1, 1]
@@ -311,8 +316,15 @@ def in_memory_dataset(images, batch_size, seed=TRAIN_SEED):
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be uint8 [N, S, S, 3]; got {images.dtype} {images.shape}")
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
+    table, count = tf.constant(images), len(images)
+    base_seed = tf.constant([int(seed), 0], tf.int64)
+
+    def pick(counter):
+        pass_seed = tf.random.experimental.stateless_fold_in(base_seed, counter // count)
+        index = tf.random.experimental.index_shuffle(counter % count, pass_seed, count - 1)
+        return tf.gather(table, index)
+
+    dataset = tf.data.Dataset.range(2 ** 62).map(pick)
     dataset = dataset.batch(int(batch_size), drop_remainder=True)
     dataset = dataset.map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0)
     return dataset.prefetch(2)

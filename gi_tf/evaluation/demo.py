@@ -3,27 +3,39 @@
 :func:`run_demo` does what ``gi-demo`` (:mod:`gi_tf.cli.demo`) promises, from a
 :class:`DemoSettings`; every step is a small function usable on its own:
 
-1. :func:`gi_tf.data.builtin_images.training_images`: procedural textures (and, with the
-   ``[demo]`` extra, crops of public-domain/CC0 photographs) from the training seed;
-2. :func:`train_variant` twice with the same :func:`quickstart_config` (same data, same
-   steps): the full generator and, for the ablation, the one without contextual
-   attention; each writes a checkpoint;
-3. :func:`gi_tf.inference.export.export_generator` for the full model (a SavedModel);
-4. :func:`held_out_samples` (other seeds, other photographs) scored by
-   :func:`gi_tf.evaluation.evaluate.evaluate` for the SavedModel, the no-attention checkpoint and
-   OpenCV's Telea and Navier-Stokes, written by :func:`gi_tf.evaluation.report.write_outputs`
-   plus one panel per sample (:func:`write_panels`) and a plain reading (:func:`reading`).
+1. the **borrowing task** (:mod:`gi_tf.data.borrowing`): wallpapers, a random tile repeated
+   with a random period and phase, so the true content of every hole exists elsewhere in
+   the same image at an offset that changes from image to image; training images from one
+   seed, held-out images from another (with the ``[demo]`` extra and ``photos=True``,
+   crops of public-domain/CC0 photographs as well);
+2. :func:`train_variant` for every training seed, twice with the same
+   :func:`quickstart_config` (same data, steps and draws): the full generator and, for the
+   ablation, the one without contextual attention; each writes a checkpoint;
+3. :func:`gi_tf.inference.export.export_generator` for the first seed's full model;
+4. :func:`held_out_samples` scored by :func:`gi_tf.evaluation.evaluate.evaluate` for every
+   trained model (the first seed's through the SavedModel) and the baselines of
+   :func:`gi_tf.evaluation.baselines.baseline_methods` (OpenCV Telea and Navier-Stokes;
+   PatchMatch when ``pypatchmatch`` is installed); written by
+   :func:`gi_tf.evaluation.report.write_outputs`, one panel per sample
+   (:func:`write_panels`), the spread over seeds (:func:`seed_statistics`) and a plain
+   reading (:func:`reading`).
 
-The quickstart preset is a CPU-sized version of the released setting: 64 px images,
-batch 8, box holes of half the image side shrunk by up to 1/16 per side, mixed half and
-half with free-form strokes, Adam 1e-4 as released. It trains the reconstruction
-objective only (spatially discounted hole ℓ1 + known-region ℓ1, both with the coarse
-terms): ``critic_steps=0`` and ``gan_weight=0``. On 2 CPU cores one critic update (with
-its gradient penalty) costs about twice a generator update, and in a few hundred steps
-the WGAN term (weight 0.001 in the released loss) cannot help; the contextual-attention
-branch is still trained end to end, which is what the ablation measures. ``gi-train
---flagfile=flags/train/quickstart.flags`` trains the same preset; raise
+The quickstart preset is a CPU-sized version of the released setting: 128 px images (the
+attention matches 16x16 cells of 8 px), batch 8, box holes of half the image side shrunk by
+up to 1/16 per side as released, Adam 1e-4 as released, 35 steps. It trains the
+reconstruction objective only (spatially discounted hole ℓ1 + known-region ℓ1, both with
+the coarse terms): ``critic_steps=0`` and ``gan_weight=0``. On 2 CPU cores one critic
+update (with its gradient penalty) costs about twice a generator update, and in a few dozen
+steps the WGAN term (weight 0.001 in the released loss) cannot help; the
+contextual-attention branch is still trained end to end, which is what the ablation
+measures. ``gi-train --preset=quickstart`` trains the same preset; raise
 ``critic_steps``/``gan_weight`` there (or ``gi-demo --critic_steps``) for the full GAN.
+
+**Reproducible.** :func:`run_demo` turns TensorFlow's op determinism on while it runs
+(:func:`op_determinism`); weights, data order, holes and PatchMatch are seeded, so the same
+settings on the same machine give the same metrics (only the timing columns change).
+Another CPU, thread count or TensorFlow build may change the last digits; the ablation is
+read from several training seeds, never from one run.
 """
 
 import dataclasses
@@ -37,26 +49,31 @@ from gi_tf.utils import files
 
 MODEL_NAME = "gi_tf"
 ABLATION_NAME = "gi_tf, no attention"
+VARIANTS = (("attention", True, MODEL_NAME), ("no_attention", False, ABLATION_NAME))
 PHOTO_FRACTION = 0.25
+QUICKSTART_SIZE = 128
+QUICKSTART_STEPS = 35
+DEFAULT_SEEDS = (0, 1, 2)
 
 
-def quickstart_config(image_size=64, **overrides):
+def quickstart_config(image_size=QUICKSTART_SIZE, **overrides):
     """The CPU quickstart :class:`~gi_tf.training.config.TrainConfig` (module doc).
 
-    Mask sizes follow ``image_size`` as in the released 256 px setting: box of half the
-    side, ``max_delta`` of an eighth. ``overrides`` are other TrainConfig fields;
-    ``critic_steps > 0`` without a ``loss`` override restores the released GAN weight.
+    Box holes as in the released 256 px setting, scaled to ``image_size``: a box of half
+    the side, ``max_delta`` of an eighth (each side shrinks by up to 1/16). ``overrides``
+    are other TrainConfig fields; ``critic_steps > 0`` without a ``loss`` override
+    restores the released GAN weight.
     """
     from gi_tf.data.masks import MaskConfig
     from gi_tf.training.config import LossConfig
     from gi_tf.training.config import TrainConfig
 
     box, delta = image_size // 2, image_size // 8
-    mask = MaskConfig(kind="mixed", box_height=box, box_width=box, max_delta_height=delta,
-                      max_delta_width=delta, free_ratio=0.5)
+    mask = MaskConfig(kind="box", box_height=box, box_width=box, max_delta_height=delta,
+                      max_delta_width=delta)
     values = dict(image_size=image_size, batch_size=8, critic_steps=0,
-                  fresh_critic_batches=False, max_steps=300, mask=mask,
-                  loss=LossConfig(gan_weight=0.0), seed=0, log_every=25,
+                  fresh_critic_batches=False, max_steps=QUICKSTART_STEPS, mask=mask,
+                  loss=LossConfig(gan_weight=0.0), seed=0, log_every=10,
                   checkpoint_every=1000, summary_images=0)
     if overrides.get("critic_steps", 0) > 0 and "loss" not in overrides:
         values["loss"] = LossConfig()
@@ -70,28 +87,45 @@ class DemoSettings:
 
     Attributes:
         output_dir: str, everything is written below it.
-        train_config: :class:`~gi_tf.training.config.TrainConfig` of both models.
-        train_images: int, size of the training pool.
-        held_out: int, held-out textures (each evaluated with every mask kind).
+        train_config: :class:`~gi_tf.training.config.TrainConfig` of every model (its
+            ``seed`` is replaced by each of ``seeds``).
+        seeds: tuple of ints, training seeds (weights, data order, holes); every variant
+            is trained once per seed.
+        train_images: int, size of the training pool (wallpapers of the training seed).
+        held_out: int, held-out wallpapers (each evaluated with every mask kind).
         mask_kinds: tuple of ``"box"``/``"free"``.
         mask_seed: int, seed of the evaluation holes.
         photos: bool, add scikit-image photographs (training crops, held-out photos).
         ablation: bool, also train and evaluate the no-attention generator.
         num_examples: int, rows of ``eval/examples.png``.
+        deterministic: bool, run with TensorFlow's op determinism (:func:`op_determinism`).
         command, date: str, recorded in ``eval/metrics.md``.
     """
 
     output_dir: str
     train_config: object
-    train_images: int = 1024
+    seeds: tuple = DEFAULT_SEEDS
+    train_images: int = 512
     held_out: int = 16
     mask_kinds: tuple = ("box", "free")
     mask_seed: int = 0
     photos: bool = False
     ablation: bool = True
-    num_examples: int = 6
+    num_examples: int = 4
+    deterministic: bool = True
     command: str = ""
     date: str = ""
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
+        seeds = tuple(self.seeds)
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"DemoSettings.seeds={self.seeds!r}: must list distinct "
+                             "integers >= 0")
+        for field in ("train_images", "held_out", "num_examples"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"DemoSettings.{field}={getattr(self, field)!r}: must be >= 1")
+        return self
 
 
 class Timer:
@@ -113,9 +147,11 @@ class Timer:
 def train_variant(train_config, use_attention, images, directory, log=print):
     """Train one generator on a uint8 image pool; its run directory is ``directory``.
 
-    The run goes through :func:`gi_tf.training.loop.train` (the ``gi-train`` loop), so
-    ``directory`` holds a resumable training checkpoint that
-    ``Inpainter.from_checkpoint(directory)`` loads.
+    The run goes through :func:`gi_tf.training.loop.train` (the ``gi-train`` loop). Its
+    training checkpoint (critics and both optimizers: ~128 MB at 128 px) is then replaced
+    by a generator-only checkpoint (~14 MB) plus ``model_config.json`` and
+    ``train_config.json``, which ``Inpainter.from_checkpoint(directory)`` and ``gi-export``
+    load; a demo rerun trains from scratch anyway.
 
     Returns:
         ``(generator, model_config, stats)``; stats: ``steps``, ``wall_s``, ``cpu_s`` and
@@ -126,6 +162,7 @@ def train_variant(train_config, use_attention, images, directory, log=print):
             saved after the last good checkpoint).
     """
     from gi_tf.data import builtin_images
+    from gi_tf.models.checkpoints import save_generator
     from gi_tf.models.config import ModelConfig
     from gi_tf.training.loop import train
 
@@ -136,26 +173,72 @@ def train_variant(train_config, use_attention, images, directory, log=print):
     timer = Timer()
     result = train(train_config, model_config, None, directory, dataset=dataset, log=log)
     wall_s, cpu_s = timer.elapsed()
+    generator = result.model.generator
+    files.rmtree(directory)
+    save_generator(generator, directory, model_config)
+    train_config.write(directory)
     stats = dict(steps=result.step, wall_s=wall_s, cpu_s=cpu_s, **result.logs)
-    return result.model.generator, model_config, stats
+    return generator, model_config, stats
+
+
+def op_determinism(enabled=True):
+    """Context manager: TensorFlow op determinism on inside the block, as before after it.
+
+    ``tf.config.experimental.enable_op_determinism`` makes every op and ``tf.data``
+    deterministic (an op without a deterministic kernel raises instead of varying); it is
+    process-wide, so the previous state is restored on exit. ``enabled=False`` changes
+    nothing.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def scope():
+        import tensorflow as tf
+        from tensorflow.python.framework import config as tf_config
+
+        before = tf_config.is_op_determinism_enabled()
+        if enabled:
+            tf.config.experimental.enable_op_determinism()
+        try:
+            yield
+        finally:
+            if enabled and not before:
+                tf_config.disable_op_determinism()
+
+    return scope()
+
+
+def training_pool(count, size, photos):
+    """uint8 ``[N, S, S, 3]``: wallpapers of the training seed (+ photo crops if ``photos``)."""
+    from gi_tf.data import borrowing
+    from gi_tf.data import builtin_images
+
+    return builtin_images.training_images(
+        count, size, seed=borrowing.TRAIN_SEED, synthetic=borrowing.wallpapers,
+        photo_fraction=PHOTO_FRACTION if photos else 0.0)
 
 
 def held_out_samples(count, size, kinds, mask_seed, photos):
     """:data:`gi_tf.evaluation.evaluate.Sample` s of the held-out images, one per mask kind.
 
-    Sample kinds are ``"box"``/``"free"`` for textures and ``"photo box"``/
-    ``"photo free"`` for the held-out photographs.
+    ``count`` wallpapers of :data:`gi_tf.data.borrowing.HELD_OUT_SEED` (sample kinds
+    ``"box"``/``"free"``) and, with ``photos``, the held-out photographs (kinds
+    ``"photo box"``/``"photo free"``). The hole of image ``i`` is
+    ``generated_mask(kind, size, size, mask_seed, i)``.
     """
+    from gi_tf.data import borrowing
     from gi_tf.data import builtin_images
     from gi_tf.evaluation.evaluate import Sample
     from gi_tf.evaluation.evaluate import generated_mask
 
     samples = []
-    images = builtin_images.held_out_images(count, size, photos=photos)
+    images = borrowing.held_out_wallpapers(count, size)
+    if photos:
+        images += builtin_images.held_out_images(0, size, photos=True)
     for index, (name, image, group) in enumerate(images):
         for kind in kinds:
             holes = generated_mask(kind, size, size, mask_seed, index)
-            samples.append(Sample(name, image, holes, kind if group == "textures"
+            samples.append(Sample(name, image, holes, kind if group == "wallpapers"
                                   else f"photo {kind}"))
     return samples
 
@@ -184,8 +267,144 @@ def spread(items, count):
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
-def reading(summary):
-    """Plain sentences: the best method per kind on hole ℓ1, PSNR and SSIM, and the ablation."""
+def method_name(base, seed):
+    """Table name of one trained model, e.g. ``"gi_tf (seed 0)"``."""
+    return f"{base} (seed {seed})"
+
+
+def run_directory(output_dir, variant, seed):
+    """Run directory of one trained model: ``<output_dir>/<variant>/seed_<seed>``."""
+    return os.path.join(output_dir, variant, f"seed_{seed}")
+
+
+def seed_statistics(summary, seeds, kind="all", metric="l1_hole"):
+    """The spread of ``metric`` over training seeds, per variant, for one mask kind.
+
+    Args:
+        summary: rows of :func:`gi_tf.evaluation.evaluate.summarize` whose trained models
+            are named :func:`method_name` ``(MODEL_NAME | ABLATION_NAME, seed)``.
+        seeds: the training seeds.
+        kind: mask kind (``"all"`` when several were evaluated).
+        metric: a :data:`gi_tf.evaluation.metrics.METRICS` name.
+
+    Returns:
+        ``{base name: {"seeds", "values", "mean", "sd", "min", "max"}}`` for each variant
+        present; ``sd`` is the sample standard deviation (0 for one seed); values follow
+        ``seeds``.
+    """
+    by = {(r["mask_kind"], r["method"]): r for r in summary}
+    out = {}
+    for _, _, base in VARIANTS:
+        found = [(s, by[(kind, method_name(base, s))][metric]) for s in seeds
+                 if (kind, method_name(base, s)) in by
+                 and metric in by[(kind, method_name(base, s))]]
+        if not found:
+            continue
+        values = np.array([v for _, v in found], np.float64)
+        out[base] = {"seeds": [s for s, _ in found], "values": values.tolist(),
+                     "mean": float(values.mean()),
+                     "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                     "min": float(values.min()), "max": float(values.max())}
+    return out
+
+
+def _kind(summary):
+    kinds = list(dict.fromkeys(r["mask_kind"] for r in summary))
+    return "all" if "all" in kinds else kinds[0]
+
+
+def seed_table(summary, seeds):
+    """Markdown: hole ℓ1, PSNR and SSIM per variant as mean ± sd over seeds, min–max, and
+    each seed; the baselines (no training seed) as single values."""
+    kind = _kind(summary)
+    stats = {m: seed_statistics(summary, seeds, kind, m)
+             for m in ("l1_hole", "psnr_hole", "ssim_hole")}
+    lines = [f"Spread over the {len(seeds)} training seed(s) ({', '.join(map(str, seeds))}), "
+             f"mask kind {kind}; sd = sample standard deviation over seeds:", "",
+             "| method | seeds | hole ℓ1 % mean ± sd | hole ℓ1 min – max | hole ℓ1 per seed "
+             "| hole PSNR dB | hole SSIM |", "|---|---:|---:|---:|---|---:|---:|"]
+    for base, l1 in stats["l1_hole"].items():
+        psnr, ssim = stats["psnr_hole"].get(base), stats["ssim_hole"].get(base)
+        lines.append(
+            f"| {base} | {len(l1['values'])} | {l1['mean']:.2f} ± {l1['sd']:.2f} | "
+            f"{l1['min']:.2f} – {l1['max']:.2f} | "
+            + ", ".join(f"{v:.2f}" for v in l1["values"]) + " | "
+            + (f"{psnr['mean']:.2f} ± {psnr['sd']:.2f}" if psnr else "—") + " | "
+            + (f"{ssim['mean']:.3f} ± {ssim['sd']:.3f}" if ssim else "—") + " |")
+    trained = {method_name(b, s) for _, _, b in VARIANTS for s in seeds}
+    for row in summary:
+        if row["mask_kind"] != kind or row["method"] in trained or "l1_hole" not in row:
+            continue
+        lines.append(f"| {row['method']} | — | {row['l1_hole']:.2f} | | | "
+                     f"{row.get('psnr_hole', float('nan')):.2f} | "
+                     f"{row.get('ssim_hole', float('nan')):.3f} |")
+    return "\n".join(lines)
+
+
+def ablation_reading(summary, seeds):
+    """One sentence on the ablation: per-seed hole ℓ1 gaps against the spread over seeds.
+
+    The gap of a seed is (no attention − attention) for the two models trained with that
+    seed; the spread is the larger range (max − min over seeds) of the two variants.
+    Attention is *robustly ahead* when it is ahead on every seed and the smallest gap
+    exceeds the spread. None when either variant is missing.
+    """
+    kind = _kind(summary)
+    stats = seed_statistics(summary, seeds, kind)
+    if MODEL_NAME not in stats or ABLATION_NAME not in stats:
+        return None
+    with_att, without = stats[MODEL_NAME], stats[ABLATION_NAME]
+    common = [s for s in with_att["seeds"] if s in without["seeds"]]
+    value = {base: dict(zip(stats[base]["seeds"], stats[base]["values"]))
+             for base in (MODEL_NAME, ABLATION_NAME)}
+    gaps = [value[ABLATION_NAME][s] - value[MODEL_NAME][s] for s in common]
+    head = (f"- ablation ({kind}, hole ℓ1, {len(common)} training seed(s)): "
+            f"{with_att['mean']:.2f} ± {with_att['sd']:.2f} % with contextual attention vs "
+            f"{without['mean']:.2f} ± {without['sd']:.2f} % without; gap per seed "
+            + ", ".join(f"{g:+.2f}" for g in gaps) + " points")
+    if len(common) < 2:
+        return head + (" (one seed: no spread to compare the gap with; run several, e.g. "
+                       "--seeds=0,1,2, before reading it).")
+    spread_points = max(with_att["max"] - with_att["min"], without["max"] - without["min"])
+    ahead = sum(g > 0 for g in gaps)
+    if ahead == len(gaps) and min(gaps) > spread_points:
+        verdict = (f"attention ahead on every seed, the smallest gap ({min(gaps):.2f}) larger "
+                   f"than the spread between seeds ({spread_points:.2f})")
+    elif ahead == len(gaps):
+        verdict = (f"attention ahead on every seed, but the smallest gap ({min(gaps):.2f}) is "
+                   f"within the spread between seeds ({spread_points:.2f}): not conclusive")
+    else:
+        verdict = (f"attention ahead on {ahead} of {len(gaps)} seeds (spread between seeds "
+                   f"{spread_points:.2f}): no robust difference")
+    return f"{head}: {verdict}."
+
+
+def baseline_reading(summary, seeds):
+    """Sentences comparing the attention model (every seed) with each baseline on hole ℓ1."""
+    kind = _kind(summary)
+    stats = seed_statistics(summary, seeds, kind).get(MODEL_NAME)
+    if stats is None:
+        return []
+    trained = {method_name(b, s) for _, _, b in VARIANTS for s in seeds}
+    lines = []
+    for row in summary:
+        if row["mask_kind"] != kind or row["method"] in trained or "l1_hole" not in row:
+            continue
+        value = row["l1_hole"]
+        if stats["max"] < value:
+            verdict = "gi_tf ahead with every seed"
+        elif stats["min"] > value:
+            verdict = f"{row['method']} ahead of gi_tf with every seed"
+        else:
+            verdict = "neither ahead with every seed"
+        lines.append(f"- {row['method']}: hole ℓ1 {value:.2f} % vs gi_tf {stats['mean']:.2f} % "
+                     f"(seeds {stats['min']:.2f} – {stats['max']:.2f}): {verdict}.")
+    return lines
+
+
+def reading(summary, seeds=(0,)):
+    """Plain sentences: the best method per kind on hole ℓ1, PSNR and SSIM, the ablation
+    over training seeds (:func:`ablation_reading`) and gi_tf against each baseline."""
     from gi_tf.evaluation.evaluate import best_method
 
     lines = []
@@ -194,21 +413,14 @@ def reading(summary):
         best = {m: best_method(summary, m, kind) for m in ("l1_hole", "psnr_hole", "ssim_hole")}
         lines.append(f"- {kind}: lowest hole ℓ1: {best['l1_hole']}; highest hole PSNR: "
                      f"{best['psnr_hole']}; highest hole SSIM: {best['ssim_hole']}.")
-    by = {(r["mask_kind"], r["method"]): r for r in summary}
-    kind = "all" if "all" in kinds else kinds[0]
-    if (kind, MODEL_NAME) in by and (kind, ABLATION_NAME) in by:
-        with_att, without = by[(kind, MODEL_NAME)], by[(kind, ABLATION_NAME)]
-        delta = without["l1_hole"] - with_att["l1_hole"]
-        lines.append(
-            f"- ablation ({kind}, {with_att['count']} samples): hole ℓ1 "
-            f"{with_att['l1_hole']:.2f} % "
-            f"with contextual attention vs {without['l1_hole']:.2f} % without "
-            f"({'attention ahead' if delta > 0 else 'attention not ahead'} by "
-            f"{abs(delta):.2f} points; one training run each, so small gaps are noise).")
+    ablation = ablation_reading(summary, seeds)
+    if ablation:
+        lines.append(ablation)
+    lines += baseline_reading(summary, seeds)
     return "\n".join(lines)
 
 
-def _header(settings, stats, photos_used, timings, cpu_s):
+def _header(settings, stats, timings, cpu_s):
     import tensorflow as tf
 
     config = settings.train_config
@@ -216,18 +428,22 @@ def _header(settings, stats, photos_used, timings, cpu_s):
              f"Command: `{settings.command}`", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible; "
              f"{platform.python_implementation()} {platform.python_version()}, TensorFlow "
-             f"{tf.__version__}.", "",
+             f"{tf.__version__}; op determinism "
+             f"{'on' if settings.deterministic else 'off'}.", "",
+             f"Task: wallpapers (a random tile repeated with a random period and phase: the "
+             f"hole's content exists elsewhere in the image), {config.image_size} px.", "",
              f"Training (each model): {config.max_steps} steps, batch {config.batch_size}, "
-             f"{config.image_size} px, {config.critic_steps} critic update(s) per step, "
-             f"adversarial weight {config.loss.gan_weight:g}, masks "
-             f"{config.mask.kind}; pool of {settings.train_images} images "
-             f"({'textures + photo crops' if photos_used else 'textures'}), "
-             f"seed {config.seed}.", ""]
-    for name, stat in stats.items():
-        lines.append(f"- {name}: {stat['wall_s']:.0f} s wall, {stat['cpu_s']:.0f} s CPU, "
-                     f"final hole_l1 {stat.get('hole_l1', float('nan')):.4f}")
-    lines += ["", f"Held-out: {settings.held_out} textures of another seed"
-              + (" + 3 unseen photographs" if photos_used else "")
+             f"{config.critic_steps} critic update(s) per step, adversarial weight "
+             f"{config.loss.gan_weight:g}, masks {config.mask.kind}, learning rate "
+             f"{config.learning_rate:g}; pool of {settings.train_images} images "
+             f"({'wallpapers + photo crops' if settings.photos else 'wallpapers'}); seeds "
+             f"{', '.join(map(str, settings.seeds))}.", ""]
+    for (variant, seed), stat in stats.items():
+        lines.append(f"- {variant}, seed {seed}: {stat['wall_s']:.0f} s wall, "
+                     f"{stat['cpu_s']:.0f} s CPU, final hole_l1 "
+                     f"{stat.get('hole_l1', float('nan')):.4f}")
+    lines += ["", f"Held-out: {settings.held_out} wallpapers of another seed"
+              + (" + 3 unseen photographs" if settings.photos else "")
               + f", masks {', '.join(settings.mask_kinds)} with seed {settings.mask_seed}.", "",
               "Timings (wall s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
               + f"; process CPU time {cpu_s:.0f} s.", ""]
@@ -235,8 +451,57 @@ def _header(settings, stats, photos_used, timings, cpu_s):
 
 
 def run_demo(settings, verbose=1, log=print):
-    """Run the whole demo (module doc); returns ``(evaluation, table, timings)``."""
-    from gi_tf.data import builtin_images
+    """Run the whole demo (module doc); returns ``(evaluation, table, timings)``.
+
+    ``evaluation`` holds every sample's rows for every method; its ``methods`` and
+    ``examples`` are those drawn in the panels and ``eval/examples.png``
+    (:func:`pictured`: the first seed's models and the baselines).
+    """
+    settings.validate()
+    with op_determinism(settings.deterministic):
+        return _run_demo(settings, verbose, log)
+
+
+def pictured(evaluation, seed, baselines):
+    """The evaluation as the pictures show it: every row, but examples with only the
+    ``seed`` models (labelled :data:`MODEL_NAME` and :data:`ABLATION_NAME`), the
+    ``baselines`` and the attention map of the full model."""
+    from gi_tf.evaluation.evaluate import Evaluation
+
+    names = {method_name(base, seed): base for _, _, base in VARIANTS}
+    names = {m: names.get(m, m) for m in evaluation.methods if m in names or m in baselines}
+    shown = Evaluation(list(names.values()))
+    shown.rows = evaluation.rows
+    attention = method_name(MODEL_NAME, seed)
+    shown.examples = [
+        {"sample": e["sample"],
+         "results": {label: e["results"][m] for m, label in names.items()},
+         "attention": ({MODEL_NAME: e["attention"][attention]} if attention in e["attention"]
+                       else {})}
+        for e in evaluation.examples]
+    return shown
+
+
+def _train_all(settings, images, log, verbose):
+    """Train every (variant, seed); returns the first seed's attention generator, its
+    model config and ``{(variant, seed): stats}``."""
+    config, out = settings.train_config, settings.output_dir
+    variants = VARIANTS if settings.ablation else VARIANTS[:1]
+    stats, first = {}, None
+    for seed in settings.seeds:
+        seed_config = dataclasses.replace(config, seed=seed)
+        for variant, use_attention, base in variants:
+            log(f"[gi-demo] training {method_name(base, seed)}: {config.max_steps} steps of "
+                f"batch {config.batch_size} at {config.image_size} px")
+            generator, model_config, stats[(variant, seed)] = train_variant(
+                seed_config, use_attention, images, run_directory(out, variant, seed),
+                log=log if verbose else (lambda line: None))
+            if first is None:
+                first = (generator, model_config)
+    return first[0], first[1], stats
+
+
+def _run_demo(settings, verbose, log):
     from gi_tf.evaluation.baselines import baseline_methods
     from gi_tf.evaluation.evaluate import evaluate
     from gi_tf.evaluation.evaluate import inpainter_method
@@ -244,53 +509,53 @@ def run_demo(settings, verbose=1, log=print):
     from gi_tf.inference.export import export_generator
     from gi_tf.inference.inpainter import Inpainter
 
-    total, timings, stats = Timer(), {}, {}
-    config, out = settings.train_config, settings.output_dir
+    total, timings = Timer(), {}
+    config, out, seeds = settings.train_config, settings.output_dir, tuple(settings.seeds)
     step = Timer()
-    images = builtin_images.training_images(settings.train_images, config.image_size,
-                                       photo_fraction=PHOTO_FRACTION if settings.photos else 0.0)
-    timings["data"] = step.elapsed()[0]
-    variants = [("attention", True)] + ([("no_attention", False)] if settings.ablation else [])
-    generators = {}
-    for variant, use_attention in variants:
-        log(f"[gi-demo] training the {variant.replace('_', '-')} model: {config.max_steps} steps "
-            f"of batch {config.batch_size} at {config.image_size} px")
-        generator, model_config, stats[variant] = train_variant(
-            config, use_attention, images, os.path.join(out, variant),
-            log=log if verbose else (lambda line: None))
-        generators[variant] = (generator, model_config)
-        timings[f"train {variant}"] = stats[variant]["wall_s"]
-    step = Timer()
-    generator, model_config = generators["attention"]
-    export_dir = export_generator(generator, model_config, os.path.join(out, "export"),
-                                  source=os.path.join(out, "attention"))
-    timings["export"] = step.elapsed()[0]
-    log(f"[gi-demo] exported the SavedModel to {export_dir}")
-
-    step = Timer()
-    methods = {MODEL_NAME: inpainter_method(Inpainter.load(export_dir))}
-    if settings.ablation:
-        methods[ABLATION_NAME] = inpainter_method(
-            Inpainter.from_checkpoint(os.path.join(out, "no_attention")))
-    methods.update(baseline_methods())
+    images = training_pool(settings.train_images, config.image_size, settings.photos)
     samples = held_out_samples(settings.held_out, config.image_size, settings.mask_kinds,
                                settings.mask_seed, settings.photos)
+    timings["data"] = step.elapsed()[0]
+    generator, model_config, stats = _train_all(settings, images, log, verbose)
+    timings[f"training ({len(stats)} models)"] = sum(s["wall_s"] for s in stats.values())
+    step = Timer()
+    export_dir = export_generator(generator, model_config, os.path.join(out, "export"),
+                                  source=run_directory(out, "attention", seeds[0]))
+    timings["export"] = step.elapsed()[0]
+    log(f"[gi-demo] exported the SavedModel of {method_name(MODEL_NAME, seeds[0])} to "
+        f"{export_dir}")
+
+    step = Timer()
+    methods = {}
+    for variant, _, base in VARIANTS:
+        for seed in seeds:
+            if (variant, seed) not in stats:
+                continue
+            methods[method_name(base, seed)] = inpainter_method(
+                Inpainter.load(export_dir) if (variant, seed) == ("attention", seeds[0])
+                else Inpainter.from_checkpoint(run_directory(out, variant, seed)))
+    baselines = baseline_methods()
+    methods.update(baselines)
     log(f"[gi-demo] inpainting {len(samples)} held-out samples with {len(methods)} methods")
     evaluation = evaluate(methods, samples, num_examples=len(samples), progress=verbose > 0,
                           total=len(samples))
-    write_panels(evaluation, os.path.join(out, "panels"), MODEL_NAME)
-    evaluation.examples = spread(evaluation.examples, settings.num_examples)
+    shown = pictured(evaluation, seeds[0], list(baselines))
+    panels = os.path.join(out, "panels")
+    files.rmtree(panels, missing_ok=True)  # panels of an earlier run's samples would linger
+    attention_from = MODEL_NAME
+    write_panels(shown, panels, attention_from)
+    shown.examples = spread(shown.examples, settings.num_examples)
     timings["evaluate"] = step.elapsed()[0]
     timings["total"], cpu_s = total.elapsed()
-    header = _header(settings, stats, settings.photos, timings, cpu_s)
-    summary = evaluation.summary()
-    text = reading(summary)
-    table = write_outputs(evaluation, os.path.join(out, "eval"), header=header,
-                          attention_from=MODEL_NAME, footer="Reading (automatic):\n\n" + text)
-    log("\n" + table + "\n\n" + text + "\n")
+    summary = shown.summary()
+    seeds_md, text = seed_table(summary, seeds), reading(summary, seeds)
+    table = write_outputs(shown, os.path.join(out, "eval"),
+                          header=_header(settings, stats, timings, cpu_s),
+                          attention_from=attention_from,
+                          footer=seeds_md + "\n\nReading (automatic):\n\n" + text)
+    log("\n" + table + "\n\n" + seeds_md + "\n\n" + text + "\n")
     log("[gi-demo] wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
         + f"; CPU time {cpu_s:.0f} s")
-    panels = os.path.join(out, "panels")
     log(f"[gi-demo] wrote {os.path.join(out, 'eval', 'metrics.md')}, examples.png, "
         f"{len(files.listdir(panels))} panels in {panels}")
-    return evaluation, table, timings
+    return shown, table, timings

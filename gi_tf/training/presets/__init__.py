@@ -8,7 +8,7 @@ so ``pip install`` users have them without a checkout. In a checkout,
 * ``places2_256``: the paper's Places2 set-up (released ``inpaint.yml``), 256 px random crops;
 * ``celebahq``: the same on CelebA-HQ faces (resized, not cropped);
 * ``smoke``: 32 px built-in textures, 4 steps (CPU seconds; CI runs it);
-* ``quickstart``: the CPU preset gi-demo trains (128 px wallpapers, 30 steps, reconstruction
+* ``quickstart``: the CPU preset gi-demo trains (128 px wallpapers, 35 steps, reconstruction
   losses).
 
 Example:
