@@ -12,14 +12,15 @@
 import dataclasses
 import os
 
-# gi-demo's default --output_dir (gi_tf/cli/demo.py): checkpoints in attention/ and
-# no_attention/, the SavedModel in export/<version>/ (preferred; see find_model).
+# gi-demo's default --output_dir (gi_tf/cli/demo.py): checkpoints in attention/seed_<s>/
+# and no_attention/seed_<s>/, the SavedModel in export/<version>/ (preferred; see find_model).
 QUICKSTART_DIR = "demo_out"
 _SEARCH_DEPTH = 2
 
 HOW_TO_GET_A_MODEL = (
     "To get a model: run `gi-demo` (trains the small CPU quickstart model on built-in "
-    "textures into `demo_out/`, then `gi-app` finds it), train your own with `gi-train`, "
+    "repeating patterns into `demo_out/`, then `gi-app` finds it), train your own with "
+    "`gi-train`, "
     "or convert the authors' released DeepFill v1 checkpoints (Places2, CelebA-HQ, "
     "ImageNet; CC BY-NC 4.0) with `gi-import-tf1 --checkpoint=<downloaded dir> "
     "--output=<dir>`; then start `gi-app --model=<dir>`.")
@@ -54,7 +55,8 @@ class ServedModel:
         text = f"Model: {what} `{self.source}`."
         if self.quickstart:
             text += (" This is the quickstart model from `gi-demo`, trained for minutes on "
-                     "textures: expect rough fills on photographs. " + HOW_TO_GET_A_MODEL)
+                     "repeating patterns: expect rough fills on photographs. "
+                     + HOW_TO_GET_A_MODEL)
         return text
 
 
@@ -77,7 +79,7 @@ def find_model(directory, depth=_SEARCH_DEPTH):
 
     A SavedModel anywhere within ``depth`` levels wins over a checkpoint (it is what
     ``gi-demo`` exports for serving); within a kind the shallowest, then the first by
-    name, is taken (so ``gi-demo``'s ``attention/`` before ``no_attention/``).
+    name, is taken (so ``gi-demo``'s ``attention/seed_0`` before ``no_attention/``).
     """
     if not os.path.isdir(directory):
         return None

@@ -104,7 +104,10 @@ def command_line(program, flag_values):
     """``program`` and the flags given explicitly, shell-quoted (for the report header)."""
     parts = [program]
     for name in flag_values:
-        if flag_values[name].present:
+        flag = flag_values[name]
+        # An alias (DEFINE_alias) is marked present together with its flag: list it once.
+        is_alias = type(flag).__name__ == "_FlagAlias"
+        if flag.present and flag.name == name and not is_alias:
             parts += [shlex.quote(s) for s in flag_values[name].serialize().splitlines()]
     return " ".join(parts)
 
