@@ -19,20 +19,10 @@ from absl import flags
 from gi_tf.cli import inpaint as inpaint_cli
 from gi_tf.inference import file_jobs
 from gi_tf.inference.inpainter import Inpainter
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 from gi_tf.utils import image_io
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEIGHT, WIDTH = 29, 43
-
-
-@pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("run"))
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
 
 
 @pytest.fixture(scope="module")

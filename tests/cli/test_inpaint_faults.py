@@ -25,22 +25,12 @@ from absl import flags
 from gi_tf.cli import inpaint as inpaint_cli
 from gi_tf.inference import file_jobs
 from gi_tf.inference.inpainter import Inpainter
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 
 from hostile_files import png_declaring
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEIGHT, WIDTH = 40, 48
 FOLDER_IMAGES = 16
-
-
-@pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("run"))
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,6 @@ from absl import flags
 
 from gi_tf.cli import inpaint as inpaint_cli
 from gi_tf.inference import file_jobs
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
-
-
-@pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("run"))
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
 
 
 def _run(*args):
