@@ -18,6 +18,7 @@ from absl import logging
 
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.inference import DEFAULT_MAX_REQUEST_GB
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
@@ -47,12 +48,18 @@ def define_flags(flag_values=FLAGS):
         "Largest image (height x width) the signatures accept; bigger requests get an "
         "InvalidArgument error, encoded ones before they are decoded (decompression "
         "bombs). 0 = no limit.", lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_float(
+        "max_request_gb", DEFAULT_MAX_REQUEST_GB,
+        "Largest estimated working memory (GB) of one request, baked into the graph: the "
+        "signatures plan each image from its mask (windowed or whole-image path) and refuse "
+        "a request above this with InvalidArgument naming the estimate, before anything "
+        "heavy runs. 0 = no bound.", lower_bound=0, flag_values=flag_values)
     flags.mark_flags_as_required(["checkpoint", "export_dir"], flag_values=flag_values)
 
 
 def export(checkpoint, export_dir, version=None,
            attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-           max_pixels=DEFAULT_MAX_PIXELS):
+           max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
     """Export and print what was written; returns the version directory.
 
     Raises:
@@ -74,7 +81,7 @@ def export(checkpoint, export_dir, version=None,
     path = export_lib.export_saved_model(
         prefix, export_dir, version=version,
         attention_chunk_elements=attention_chunk_elements or None,
-        max_pixels=max_pixels or None)
+        max_pixels=max_pixels or None, max_request_gb=max_request_gb or None)
     print(f"Wrote SavedModel {path}")
     print("Signatures: " + ", ".join(export_lib.SIGNATURE_KEYS) + " (see export/README.md)")
     print(f"Serve it with: tensorflow_model_server --rest_api_port=8501 --model_name=gi_tf "
@@ -90,7 +97,7 @@ def main(argv, flag_values=FLAGS):
     try:
         export(flag_values.checkpoint, flag_values.export_dir, version=flag_values.version,
                attention_chunk_elements=flag_values.attention_chunk_elements,
-               max_pixels=flag_values.max_pixels)
+               max_pixels=flag_values.max_pixels, max_request_gb=flag_values.max_request_gb)
     except (FileNotFoundError, FileExistsError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-export: error: {err}") from err
 

@@ -13,3 +13,9 @@ DEFAULT_ATTENTION_CHUNK_ELEMENTS = 2**26
 # the exact windowed path of gi_tf.inference.windowed when it saves work, "on" always, "off"
 # never (the whole image through the network).
 WINDOW_MODES = ("auto", "on", "off")
+
+# The exported signatures' bound on one request's estimated working memory (gi-export
+# --max_request_gb): a request above it is refused with InvalidArgument before anything heavy
+# runs. Half of a small 16 GB server; a 12 MP photo with a small hole needs ~3 GB, the same
+# photo through the whole-image path ~10 GB (docs/benchmarks.md, "Large photos end to end").
+DEFAULT_MAX_REQUEST_GB = 8.0

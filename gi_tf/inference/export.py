@@ -10,7 +10,18 @@ Three signatures, all with dynamic batch, height and width, all bodies taken fro
   int32 [N,ceil(H/8),ceil(W/8),2];
 * ``inpaint_encoded``: ``image_bytes`` string [N] (PNG/JPEG/BMP/GIF), ``mask_bytes``
   string [N] (hole where blue >= 128) -> ``inpainted_bytes``, ``attention_bytes``
-  string [N] (PNG; the ``_bytes`` suffix makes TF Serving's REST API return base64).
+  string [N] (PNG; the ``_bytes`` suffix makes TF Serving's REST API return base64);
+* ``serving_window``: ``serving_default`` with a third input ``window`` (string scalar:
+  ``auto`` / ``on`` / ``off``) choosing the path (what ``Inpainter.load(...).inpaint(
+  window=...)`` runs);
+* ``plan``: ``mask`` uint8 [N,H,W,1], ``window`` string scalar -> per sample ``windowed``
+  bool, ``windows`` int32, ``flops``, ``peak_bytes``, ``windowed_flops``, ``whole_flops``
+  float32 [N]: what a request would cost, without running the network.
+
+Every signature plans each sample inside the graph (:mod:`gi_tf.inference.windowed`): the
+exact windowed path when it saves work (``auto``), else the whole image; a sample whose
+estimated working memory exceeds ``max_request_gb`` is refused with ``InvalidArgument``
+naming the estimate and the bound.
 
 ``export/signatures.json`` in the repository is this contract in machine-readable form
 (a test compares it with an exported model).
@@ -34,24 +45,32 @@ import os
 
 import tensorflow as tf
 
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+from gi_tf.inference import DEFAULT_MAX_REQUEST_GB
 from gi_tf.inference import preprocessing
-from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
-SIGNATURE_KEYS = ("serving_default", "inpaint_float", "inpaint_encoded")
+SIGNATURE_KEYS = ("serving_default", "inpaint_float", "inpaint_encoded", "serving_window",
+                  "plan")
 EXTRA_DIR = "assets.extra"
 EXPORT_INFO_FILE = "export_info.json"
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
-def endpoints(generator, max_pixels=DEFAULT_MAX_PIXELS):
-    """``{signature key: (python function, input_signature)}`` for the three endpoints.
+def gigabytes_to_bytes(gb):
+    """``max_request_gb`` -> bytes (None or 0: no bound)."""
+    return None if not gb else float(gb) * 1e9
+
+
+def endpoints(generator, max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
+    """``{signature key: (python function, input_signature)}`` for the endpoints.
 
     ``max_pixels``: the largest image (H * W per sample) each endpoint accepts (None: no
-    limit).
+    limit); ``max_request_gb``: the largest estimated working memory of a request (None or
+    0: no bound).
     """
-    limit = dict(max_pixels=max_pixels)
+    limit = dict(max_pixels=max_pixels, max_request_bytes=gigabytes_to_bytes(max_request_gb))
     return {
         "serving_default": (
             lambda image, mask: preprocessing.inpaint_uint8(generator, image, mask, **limit),
@@ -63,16 +82,18 @@ def endpoints(generator, max_pixels=DEFAULT_MAX_PIXELS):
             lambda image_bytes, mask_bytes: preprocessing.inpaint_encoded(
                 generator, image_bytes, mask_bytes, **limit),
             [preprocessing.IMAGE_BYTES_SPEC, preprocessing.MASK_BYTES_SPEC]),
+        "serving_window": (
+            lambda image, mask, window: preprocessing.inpaint_uint8(
+                generator, image, mask, window=window, **limit),
+            [preprocessing.IMAGE_SPEC, preprocessing.MASK_SPEC, preprocessing.WINDOW_SPEC]),
+        "plan": (
+            lambda mask, window: preprocessing.plan_costs(generator, mask, window),
+            [preprocessing.MASK_SPEC, preprocessing.WINDOW_SPEC]),
     }
 
 
-def in_memory_functions(generator, max_pixels=DEFAULT_MAX_PIXELS):
-    """The endpoints as ``tf.function``s without saving (what tests compare against)."""
-    return {key: tf.function(fn, input_signature=signature)
-            for key, (fn, signature) in endpoints(generator, max_pixels).items()}
-
-
-def save_archive(generator, directory, max_pixels=DEFAULT_MAX_PIXELS):
+def save_archive(generator, directory, max_pixels=DEFAULT_MAX_PIXELS,
+                 max_request_gb=DEFAULT_MAX_REQUEST_GB):
     """Write the SavedModel with :class:`keras.export.ExportArchive`.
 
     ExportArchive stores the generator's variables as plain ``tf.Variable``s, which the
@@ -82,8 +103,9 @@ def save_archive(generator, directory, max_pixels=DEFAULT_MAX_PIXELS):
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    for key, (fn, signature) in endpoints(generator, max_pixels).items():
-        archive.add_endpoint(key, fn, input_signature=signature)
+    for key, (fn, signature) in endpoints(generator, max_pixels, max_request_gb).items():
+        archive.add_endpoint(key, tf.autograph.experimental.do_not_convert(fn),
+                             input_signature=signature)
     archive.write_out(directory, verbose=False)
 
 
@@ -115,7 +137,8 @@ def write_extras(directory, model_config, info):
     files.write_json(files.join(extra, EXPORT_INFO_FILE), info)
 
 
-def _export_info(model_config, version, source, attention_chunk_elements, max_pixels):
+def _export_info(model_config, version, source, attention_chunk_elements, max_pixels,
+                 max_request_gb):
     import keras
 
     from gi_tf import __version__
@@ -128,6 +151,7 @@ def _export_info(model_config, version, source, attention_chunk_elements, max_pi
         "model_config": model_config.to_dict(),
         "attention_chunk_elements": attention_chunk_elements,
         "max_pixels": max_pixels,
+        "max_request_gb": max_request_gb or None,
         "version": version,
         "signatures": list(SIGNATURE_KEYS),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -136,7 +160,7 @@ def _export_info(model_config, version, source, attention_chunk_elements, max_pi
 
 
 def export_generator(generator, model_config, export_base, version=None, source=None,
-                     max_pixels=DEFAULT_MAX_PIXELS):
+                     max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
     """Write ``generator`` as ``<export_base>/<version>/``; returns that path.
 
     Args:
@@ -166,17 +190,18 @@ def export_generator(generator, model_config, export_base, version=None, source=
     # is reported as one FileWriteError naming the version directory.
     with files.publish_directory(final, last=(SAVED_MODEL_FILE,)) as tmp:
         try:
-            save_archive(generator, tmp, max_pixels)
+            save_archive(generator, tmp, max_pixels, max_request_gb)
         except (OSError, tf.errors.OpError) as err:
             raise files.write_error(err, final, "writing the SavedModel") from err
         write_extras(tmp, model_config, _export_info(
-            model_config, version, source, generator.attention_chunk_elements, max_pixels))
+            model_config, version, source, generator.attention_chunk_elements, max_pixels,
+            max_request_gb))
     return final
 
 
 def export_saved_model(checkpoint_path, export_base, version=None,
                        attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-                       max_pixels=DEFAULT_MAX_PIXELS):
+                       max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
     """Export a gi_tf checkpoint as a TF Serving version directory.
 
     Args:
@@ -189,6 +214,7 @@ def export_saved_model(checkpoint_path, export_base, version=None,
             baked into the graph (bounded memory for large images, same results); None
             never chunks.
         max_pixels: the largest image (H * W) the signatures accept (None: no limit).
+        max_request_gb: see :func:`export_generator`.
 
     Returns:
         The path of the written version directory.
@@ -198,7 +224,7 @@ def export_saved_model(checkpoint_path, export_base, version=None,
     generator, model_config, prefix = load_generator(
         checkpoint_path, attention_chunk_elements=attention_chunk_elements)
     return export_generator(generator, model_config, export_base, version=version, source=prefix,
-                            max_pixels=max_pixels)
+                            max_pixels=max_pixels, max_request_gb=max_request_gb)
 
 
 def _spec_dict(spec):

@@ -2,12 +2,14 @@
 
 Built from an exported SavedModel (:meth:`Inpainter.load`) or from a gi_tf checkpoint
 (:meth:`Inpainter.from_checkpoint`); either way the network runs the graph pipeline of
-:mod:`gi_tf.inference.preprocessing` (the ``serving_default`` signature), so results agree with
-``gi-inpaint`` and TF Serving. This module adds the NumPy side: argument checks, the
-original's ``"crop"`` policy, empty / full masks, and the large-image strategies of
-:mod:`gi_tf.inference.large_images`.
+:mod:`gi_tf.inference.preprocessing` (the ``serving_default`` signature: per sample, the
+exact windowed path of :mod:`gi_tf.inference.windowed` or the whole image), so results agree
+bit for bit with ``gi-inpaint`` and TF Serving. This module adds the NumPy side: argument
+checks, the original's ``"crop"`` policy, empty / full masks, and the approximations for
+large images of :mod:`gi_tf.inference.large_images`.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -23,10 +25,7 @@ from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
 
-# Re-exported: the graph pipelines live in gi_tf.inference.preprocessing.
-from gi_tf.inference.preprocessing import inpaint_float  # noqa: F401
-from gi_tf.inference.preprocessing import inpaint_uint8  # noqa: F401
-from gi_tf.inference.preprocessing import make_uint8_function  # noqa: F401
+from gi_tf.inference.preprocessing import make_uint8_function
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import check_pixels
@@ -37,11 +36,13 @@ def as_batch(image, mask):
 
     Args:
         image: uint8 RGB ``[H, W, 3]`` or ``[N, H, W, 3]``.
-        mask: bool (True = hole) or uint8 (>= 128 = hole): ``[H, W]``, ``[H, W, 1]``
-            (shared by all samples), or ``[N, H, W]`` / ``[N, H, W, 1]``.
+        mask: bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] (> 0.5 =
+            hole): ``[H, W]``, ``[H, W, 1]`` (shared by all samples), or ``[N, H, W]`` /
+            ``[N, H, W, 1]``.
 
     Raises:
-        TypeError: wrong dtypes. ValueError: wrong shapes (the message names both).
+        TypeError: wrong dtypes. ValueError: wrong shapes (the message names both), or
+        float mask values outside [0, 1] (NaN included).
     """
     if isinstance(image, (bytes, bytearray, str, os.PathLike)):
         raise TypeError(
@@ -68,9 +69,15 @@ def as_batch(image, mask):
         holes = mask
     elif mask.dtype == np.uint8:
         holes = mask >= MASK_THRESHOLD
+    elif np.issubdtype(mask.dtype, np.floating):
+        if mask.size and not (np.abs(mask.astype(np.float64) - 0.5) <= 0.5).all():
+            raise ValueError("a float mask must hold values in [0, 1] (> 0.5 = hole), without "
+                             "NaN")
+        holes = mask > 0.5
     else:
         raise TypeError(
-            f"mask must be bool (True = hole) or uint8 (>= 128 = hole); got dtype {mask.dtype}")
+            f"mask must be bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] "
+            f"(> 0.5 = hole); got dtype {mask.dtype}")
     shared = {(h, w), (h, w, 1)}
     per_sample = {(n, h, w), (n, h, w, 1)} if batched else set()
     if holes.shape not in shared | per_sample:
@@ -132,12 +139,24 @@ class Inpainter:
     """
 
     def __init__(self, serve_fn, generator=None, model_config=None, source=None,
-                 saved_model=None, max_pixels=DEFAULT_MAX_PIXELS):
+                 saved_model=None, max_pixels=DEFAULT_MAX_PIXELS, window_fns=None):
         """Wrap ``serve_fn(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> dict``.
 
-        Use :meth:`load`, :meth:`from_checkpoint` or :meth:`open` instead.
+        ``window_fns``: ``{"on": fn, "off": fn}`` with the same contract for the other
+        window modes (``serve_fn`` is ``"auto"``), or a callable ``mode -> fn``; missing
+        modes raise ValueError when asked for. Use :meth:`load`, :meth:`from_checkpoint`
+        or :meth:`open` instead.
         """
         self._serve_fn = serve_fn
+        if window_fns is None and generator is not None:
+            made = {}
+
+            def window_fns(mode):
+                if mode not in made:
+                    made[mode] = make_uint8_function(generator, max_pixels=max_pixels,
+                                                     window=mode)
+                return made[mode]
+        self._window_fns = window_fns
         self.saved_model = saved_model
         self.generator = generator
         self.model_config = model_config
@@ -183,11 +202,19 @@ class Inpainter:
         def serve(image, mask):
             return signature(image=image, mask=mask)
 
-        return cls(serve, source=path, saved_model=loaded, max_pixels=max_pixels)
+        window_fns = {}
+        if "serving_window" in loaded.signatures:
+            with_window = loaded.signatures["serving_window"]
+            for mode in ("on", "off"):
+                window_fns[mode] = functools.partial(_call_with_window, with_window, mode)
+        else:  # exported before the windowed path was in the graph: the whole image
+            window_fns["off"] = serve
+        return cls(serve, source=path, saved_model=loaded, max_pixels=max_pixels,
+                   window_fns=window_fns)
 
     @classmethod
     def from_checkpoint(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-                        max_pixels=DEFAULT_MAX_PIXELS):
+                        max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=None):
         """From a gi_tf checkpoint (training or imported).
 
         Args:
@@ -197,6 +224,8 @@ class Inpainter:
                 held at once (same results, bounded memory for large images); None never
                 chunks.
             max_pixels: see the class attributes.
+            max_request_gb: refuse a request whose estimated working memory is larger
+                (as ``gi-export --max_request_gb``; None: no bound).
 
         Raises:
             FileNotFoundError: no checkpoint there.
@@ -208,44 +237,50 @@ class Inpainter:
 
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)
-        return cls(make_uint8_function(generator, max_pixels=max_pixels), generator=generator,
-                   model_config=model_config, source=prefix, max_pixels=max_pixels)
+        functions = {}
+
+        def window_fn(mode):  # traced on first use
+            if mode not in functions:
+                functions[mode] = make_uint8_function(
+                    generator, max_pixels=max_pixels, window=mode,
+                    max_request_bytes=None if not max_request_gb else max_request_gb * 1e9)
+            return functions[mode]
+
+        return cls(lambda image, mask: window_fn("auto")(image, mask), generator=generator,
+                   model_config=model_config, source=prefix, max_pixels=max_pixels,
+                   window_fns=window_fn)
 
     @classmethod
     def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-             max_pixels=DEFAULT_MAX_PIXELS):
+             max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=None):
         """:meth:`load` if ``path`` holds a SavedModel, else :meth:`from_checkpoint`."""
         if is_saved_model(path):
             return cls.load(path, max_pixels=max_pixels)
         return cls.from_checkpoint(path, attention_chunk_elements=attention_chunk_elements,
-                                   max_pixels=max_pixels)
+                                   max_pixels=max_pixels, max_request_gb=max_request_gb)
 
-    def _run(self, image, holes):
-        """The network on a batch: uint8 [N,H,W,3], bool [N,H,W] -> NumPy (result, attention)."""
-        import tensorflow as tf
-
-        mask = holes[..., None].astype(np.uint8) * np.uint8(255)
-        out = self._serve_fn(tf.constant(image), tf.constant(mask))
-        return out["inpainted"].numpy(), out["attention"].numpy()
+    def _serve(self, window):
+        """The serving function of a window mode (ValueError if this model lacks it)."""
+        if window == "auto":
+            return self._serve_fn
+        fns = self._window_fns
+        fn = fns(window) if callable(fns) else (fns or {}).get(window)
+        if fn is None:
+            raise ValueError(f"window={window!r}: this SavedModel was exported before the "
+                             "windowed path was in the graph (no 'serving_window' signature); "
+                             "export it again with gi-export, or use window='auto'")
+        return fn
 
     def _runner(self, window):
-        """:meth:`_run`'s contract, choosing per sample the windowed or the full path."""
-        from gi_tf.inference import windowed
+        """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy."""
+        import tensorflow as tf
 
-        if window == "off":
-            return self._run
+        serve = self._serve(window)
 
         def run(image, holes):
-            plans = [windowed.choose_plan(self.generator, h, window) for h in holes]
-            result, attention = np.empty_like(image), np.empty_like(image)
-            full = [i for i, p in enumerate(plans) if p is None]
-            if full:
-                result[full], attention[full] = self._run(image[full], holes[full])
-            for i, p in enumerate(plans):
-                if p is not None:
-                    result[i], attention[i] = windowed.inpaint_uint8(self.generator, image[i],
-                                                                     holes[i], p)
-            return result, attention
+            mask = holes[..., None].astype(np.uint8) * np.uint8(255)
+            out = serve(tf.constant(image), tf.constant(mask))
+            return out["inpainted"].numpy(), out["attention"].numpy()
 
         return run
 
@@ -271,9 +306,8 @@ class Inpainter:
             window: ``"auto"`` (default), ``"on"`` or ``"off"``: the exact windowed path
                 of :mod:`gi_tf.inference.windowed` (same result in the hole, computed only
                 where it reaches the hole; the whole image stays the attention's
-                background), per sample. ``"auto"`` uses it when it saves work and the
-                model allows it (a checkpoint-built, float32 Inpainter); ``"on"`` always
-                (ValueError when the model cannot); ``"off"`` runs the whole image.
+                background), chosen per sample inside the graph. ``"auto"`` uses it when it
+                saves work (float32 models); ``"on"`` always; ``"off"`` runs the whole image.
 
         Returns:
             uint8 ``result`` of the image's shape (known pixels bit-exact), or
@@ -319,6 +353,12 @@ class Inpainter:
         if not batched:
             result, attention = result[0], attention[0]
         return (result, attention) if return_attention else result
+
+
+def _call_with_window(signature, window, image, mask):
+    import tensorflow as tf
+
+    return signature(image=image, mask=mask, window=tf.constant(window))
 
 
 def resolve_saved_model(path):

@@ -41,6 +41,7 @@ import collections
 
 import tensorflow as tf
 
+from gi_tf.inference.windowed import run as windowed_run
 from gi_tf.models.generator import SIZE_MULTIPLE
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import encoded_image_size
@@ -56,6 +57,7 @@ FLOAT_IMAGE_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="image"
 FLOAT_MASK_SPEC = tf.TensorSpec([None, None, None, 1], tf.float32, name="mask")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 MASK_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="mask_bytes")
+WINDOW_SPEC = tf.TensorSpec([], tf.string, name="window")
 
 Prepared = collections.namedtuple("Prepared", ["net_image", "net_holes", "image", "holes"])
 Prepared.__doc__ = """What the generator sees and what its result is pasted onto (one batch).
@@ -224,10 +226,34 @@ def prepare(image, holes, policy="pad", to_network=uint8_to_float,
     return Prepared(net_image, net_holes, image, holes)
 
 
-def run_generator(generator, prepared):
-    """``(refined, offsets)`` of the generator on a :class:`Prepared` batch (inference)."""
-    _, refined, offsets = generator(prepared.net_image, prepared.net_holes, training=False)
-    return refined, offsets
+def run_generator(generator, prepared, window="auto", max_request_bytes=None):
+    """``(refined, offsets)`` of the generator on a :class:`Prepared` batch (inference).
+
+    Per sample, the exact windowed path or the whole image
+    (:func:`gi_tf.inference.windowed.run.run_network`: ``window`` ``"auto"`` / ``"on"`` /
+    ``"off"``, or a scalar string tensor); ``max_request_bytes`` refuses a request whose
+    estimated working memory is larger (None: no bound).
+    """
+    return windowed_run.run_network(generator, prepared.net_image, prepared.net_holes, window,
+                                    max_request_bytes)
+
+
+def plan_costs(generator, mask, window="auto"):
+    """What a request would cost, without running the network (body of ``plan``).
+
+    Args:
+        mask: uint8 ``[N, H, W, 1]``, ``>= 128`` = hole (mirror-padded as the pipeline does).
+        window: ``"auto"`` / ``"on"`` / ``"off"`` or a scalar string tensor.
+
+    Returns:
+        ``{"windowed": bool [N], "windows": int32 [N], "flops": float32 [N],
+        "peak_bytes": float32 [N], "windowed_flops": float32 [N], "whole_flops":
+        float32 [N]}``: the path each sample takes, its window count, the FLOPs and the
+        estimated peak working memory of that path, and both paths' FLOPs.
+    """
+    mask = tf.ensure_shape(mask, [None, None, None, 1], name="mask_must_be_NHW1")
+    holes = pad_to_multiple(tf.cast(holes_from_uint8(mask), tf.float32))
+    return windowed_run.plan_batch(generator, holes, window)
 
 
 def paste(prediction, prepared):
@@ -257,7 +283,8 @@ def attention_image(offsets, holes):
 # -- whole pipelines (the SavedModel signature bodies) ---------------------------------------
 
 
-def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
+def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS,
+                  window="auto", max_request_bytes=None):
     """uint8 in, uint8 out (body of ``serving_default``; what ``Inpainter`` runs).
 
     Args:
@@ -267,6 +294,7 @@ def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_P
         mask: uint8 ``[N, H, W, 1]``, ``>= 128`` = hole.
         policy: ``"pad"`` or ``"crop"``.
         max_pixels: refuse images with more pixels (None: no limit).
+        window, max_request_bytes: see :func:`run_generator`.
 
     Returns:
         ``{"inpainted": uint8 [N, H, W, 3], "attention": uint8 [N, H, W, 3]}`` (H, W
@@ -274,27 +302,30 @@ def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_P
     """
     image, mask = ensure_layout(image, mask)
     prepared = prepare(image, holes_from_uint8(mask), policy, max_pixels=max_pixels)
-    refined, offsets = run_generator(generator, prepared)
+    refined, offsets = run_generator(generator, prepared, window, max_request_bytes)
     return {
         "inpainted": paste(float_to_uint8(refined), prepared),
         "attention": attention_image(offsets, prepared.holes),
     }
 
 
-def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
+def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS,
+                  window="auto", max_request_bytes=None):
     """float32 [-1, 1] in and out (body of ``inpaint_float``, for pipelines).
 
     Args:
         image: float32 ``[N, H, W, 3]`` RGB in [-1, 1].
         mask: float32 ``[N, H, W, 1]`` in [0, 1], ``> 0.5`` = hole.
         max_pixels: refuse images with more pixels (None: no limit).
+        window, max_request_bytes: see :func:`run_generator`.
 
     Returns:
         ``{"inpainted": float32 [N, H, W, 3], "offsets": int32 [N, Hn/8, Wn/8, 2]}``:
         known pixels are the input's values exactly, hole pixels the refined prediction
         (clipped to [-1, 1], not quantised); ``offsets`` are the raw attention offsets
         (delta row, delta col) in cells of 8 pixels of the padded image
-        (``Hn = ceil(H/8)*8``; ``floor`` under ``"crop"``).
+        (``Hn = ceil(H/8)*8``; ``floor`` under ``"crop"``; a sample on the windowed path
+        has offsets only at the grid cells its holes need, 0 elsewhere).
     """
     image, mask = ensure_layout(tf.convert_to_tensor(image, tf.float32),
                                 tf.convert_to_tensor(mask, tf.float32))
@@ -308,7 +339,7 @@ def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_P
                 "(> 0.5 = hole), without NaN")]):
         image, holes = tf.identity(image), mask > 0.5
     prepared = prepare(image, holes, policy, to_network=tf.identity, max_pixels=max_pixels)
-    refined, offsets = run_generator(generator, prepared)
+    refined, offsets = run_generator(generator, prepared, window, max_request_bytes)
     return {"inpainted": paste(tf.cast(refined, tf.float32), prepared), "offsets": offsets}
 
 
@@ -347,7 +378,8 @@ def decode_mask(data, max_pixels=DEFAULT_MAX_PIXELS):
     return tf.cast(holes, tf.uint8) * 255
 
 
-def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_PIXELS):
+def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_PIXELS,
+                    window="auto", max_request_bytes=None):
     """Encoded files in, PNG bytes out (body of ``inpaint_encoded``).
 
     Each instance is decoded (:func:`decode_image`, :func:`decode_mask`), inpainted on
@@ -359,6 +391,8 @@ def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_P
         image_bytes: string ``[N]``, encoded RGB images.
         mask_bytes: string ``[N]``, encoded masks of the same sizes.
         max_pixels: refuse images (and masks) with more pixels, before decoding them.
+        window, max_request_bytes: see :func:`run_generator` (each instance is planned
+        and bounded on its own).
 
     Returns:
         ``{"inpainted_bytes": string [N], "attention_bytes": string [N]}`` (PNG files).
@@ -372,18 +406,24 @@ def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_P
 
     def one(pair):
         out = inpaint_uint8(generator, decode_image(pair[0], max_pixels)[None],
-                            decode_mask(pair[1], max_pixels)[None], max_pixels=max_pixels)
+                            decode_mask(pair[1], max_pixels)[None], max_pixels=max_pixels,
+                            window=window, max_request_bytes=max_request_bytes)
         return tf.io.encode_png(out["inpainted"][0]), tf.io.encode_png(out["attention"][0])
 
     inpainted, attention = tf.map_fn(one, pairs, fn_output_signature=(tf.string, tf.string))
     return {"inpainted_bytes": inpainted, "attention_bytes": attention}
 
 
-def make_uint8_function(generator, policy="pad", max_pixels=DEFAULT_MAX_PIXELS):
-    """``tf.function`` ``(image, mask) -> {"inpainted", "attention"}``, dynamic N/H/W."""
+def make_uint8_function(generator, policy="pad", max_pixels=DEFAULT_MAX_PIXELS, window="auto",
+                        max_request_bytes=None):
+    """``tf.function`` ``(image, mask) -> {"inpainted", "attention"}``, dynamic N/H/W.
 
-    @tf.function(input_signature=[IMAGE_SPEC, MASK_SPEC])
+    The same graph as the SavedModel's ``serving_default`` for the same arguments.
+    """
+
+    @tf.function(input_signature=[IMAGE_SPEC, MASK_SPEC], autograph=False)
     def serve(image, mask):
-        return inpaint_uint8(generator, image, mask, policy, max_pixels=max_pixels)
+        return inpaint_uint8(generator, image, mask, policy, max_pixels=max_pixels,
+                             window=window, max_request_bytes=max_request_bytes)
 
     return serve
