@@ -109,16 +109,22 @@ def legacy_layers():
 
 
 class _TF1(types.ModuleType):
-    """``tf.compat.v1`` with ``layers`` and ``contrib`` put back."""
+    """``tf.compat.v1`` with ``layers`` (on first use) and ``contrib`` put back."""
 
     def __getattr__(self, name):
+        if name == "layers":
+            self.layers = legacy_layers()
+            return self.layers
         return getattr(tf.compat.v1, name)
 
 
 def tf1_module():
-    """The module the authors' ``import tensorflow as tf`` gets (see the module docstring)."""
+    """The module the authors' ``import tensorflow as tf`` gets (see the module docstring).
+
+    ``layers`` imports tf-keras when first used (neuralgym's ``gan_ops.py`` does so when
+    it is loaded); without tf-keras that use raises an ``ImportError`` naming the extra.
+    """
     module = _TF1("tensorflow")
-    module.layers = legacy_layers()
     module.contrib = contrib_modules()["tensorflow.contrib"]
     module.__version__ = tf.__version__
     return module
