@@ -6,10 +6,11 @@ and returns table rows plus a fixture: the authors' numbers only (summaries, sma
 offsets, losses). :func:`fixture_rows` compares gi_tf against a fixture without the
 authors' code (what the test suite does).
 
-Tolerances (:data:`TOLERANCES`) are bounds on float32 ordering noise, set about ten
-times above the noise floors the tool measures itself (rows marked "noise floor": gi_tf
-against gi_tf with the batch reversed, or with its other attention implementation, i.e.
-the same mathematics summed in another order). Exact quantities (offsets, hole pixels)
+Tolerances (:data:`TOLERANCES`) are bounds on float32 ordering noise, set a few to ten
+times above the largest noise floors the tool measured (seeds 0 and 1; rows marked
+"noise floor": gi_tf against gi_tf with the batch reversed or with its other attention
+implementation, and the authors' graph against itself with the batch reversed, i.e. the
+same mathematics summed in another order). Exact quantities (offsets, hole pixels)
 must agree exactly or within one uint8 level.
 """
 
@@ -41,7 +42,10 @@ TOLERANCES = {
     # Loss terms, relative.
     "loss": 1e-5,
     # Gradients, per variable relative to its largest |gradient| (max over variables).
-    "gradient": 1e-4,
+    # The critic loss's gradient is a small difference of large terms (the WGAN term and
+    # the penalty's double back-propagation): reversing the batch alone moves the global
+    # critic's conv2 bias gradient by 5.6e-4 of its size (seed 1, both implementations).
+    "gradient": 2e-3,
 }
 CROP = 8
 SERVER_CROP = 16
@@ -65,7 +69,8 @@ def attention_theirs(original, case, inputs):
 
 def attention_fixture(outputs):
     return {name: {"y": compare.summary(f"attention/{name}/y", out["y"]),
-                   "offsets": compare.encode_array(out["offsets"])} for name, out in outputs.items()}
+                   "offsets": compare.encode_array(out["offsets"])}
+            for name, out in outputs.items()}
 
 
 def attention_section(original, seed):
@@ -205,7 +210,8 @@ def generator_fixture_rows(fixture, seed, sizes=cases_lib.Sizes(), checkpoint=No
                                    compare.decode_array(fixture["refined_crop"]),
                                    TOLERANCES["generator"], "abs"))
     rows.append(compare.offsets_row("generator offsets (fixture)", mine["offsets"],
-                                    compare.decode_array(fixture["offsets"]), TOLERANCES["offsets"]))
+                                    compare.decode_array(fixture["offsets"]),
+                                    TOLERANCES["offsets"]))
     image, mask_image = cases_lib.server_inputs(seed, sizes)
     server = ours.server_result(generator, image, mask_image)
     server_mask = _server_mask(mask_image, server.shape)

@@ -105,7 +105,7 @@ def legacy_layers():
     try:
         return importlib.import_module(LEGACY_LAYERS_MODULE)
     except ImportError as error:
-        raise ImportError(MISSING_TF_KERAS) from error
+        raise ImportError(f"{MISSING_TF_KERAS} [{error}]") from error
 
 
 class _TF1(types.ModuleType):
