@@ -51,16 +51,23 @@ def define_flags(flag_values=FLAGS):
     flags.DEFINE_multi_enum(
         "sections", list(SECTIONS), SECTIONS, "Comparisons to run; repeat the flag for "
         "several (default: all three).", flag_values=flag_values)
+    flags.DEFINE_bool(
+        "tf32", False, "Allow TensorFloat-32 on GPUs that have it (TensorFlow's default). "
+        "Off: both sides compute in true float32, which the tolerances assume.",
+        flag_values=flag_values)
     flags.DEFINE_string(
         "fixture_out", None, "Write the authors' numbers for --seed as JSON here (the "
         "test fixture).", flag_values=flag_values)
 
 
-def quiet_tensorflow():
-    """Hide TF 1 deprecation notices and tf.layers warnings (they are the point here)."""
+def configure_tensorflow(tf32=False):
+    """True float32 unless ``tf32``; hide TF 1 deprecation notices and tf.layers warnings."""
     import tensorflow as tf
     from absl import logging
 
+    # TensorFlow runs float32 matmuls and convolutions in TF32 on Ampere and later GPUs
+    # (10-bit mantissa, ~1e-3 relative): far above the float32 noise compared here.
+    tf.config.experimental.enable_tensor_float_32_execution(tf32)
     tf.get_logger().setLevel("ERROR")
     logging.set_verbosity(logging.WARNING)  # the authors' logger.info lines
     warnings.filterwarnings("ignore", category=UserWarning, message=".*tf.layers.*")
@@ -68,7 +75,7 @@ def quiet_tensorflow():
 
 
 def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_out=None,
-               command=None):
+               command=None, tf32=False):
     """Run the comparisons, print the table; returns True when every row passes.
 
     Raises:
@@ -78,7 +85,7 @@ def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_o
     from gi_tf.parity import original as original_lib
 
     original_lib.check_checkouts(original_dir, neuralgym_dir)
-    quiet_tensorflow()
+    configure_tensorflow(tf32)
     from gi_tf.parity import compare
     from gi_tf.parity import run as run_lib
 
@@ -105,7 +112,8 @@ def main(argv, flag_values=FLAGS):
 
     try:
         passed = run_parity(flag_values.original, flag_values.neuralgym, flag_values.seed,
-                            flag_values.sections, flag_values.fixture_out)
+                            flag_values.sections, flag_values.fixture_out,
+                            tf32=flag_values.tf32)
     except (CheckoutError, ImportError, files.FileError) as err:
         raise SystemExit(f"gi-parity: error: {err}") from err
     if not passed:

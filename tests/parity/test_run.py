@@ -13,6 +13,7 @@ import json
 import os
 
 import pytest
+import tensorflow as tf
 
 from gi_tf.parity import compare
 from gi_tf.parity import ours
@@ -23,6 +24,15 @@ from references import tf1_reference as ref
 
 FIXTURE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
                             "parity_seed0.json")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def true_float32():
+    """The tolerances are float32 noise: no TF32 on GPUs that would use it (as gi-parity)."""
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    yield
+    tf.config.experimental.enable_tensor_float_32_execution(before)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +88,8 @@ def test_a_drift_fails(fixture):
     rows = run.attention_fixture_rows(drifted, fixture["seed"])
     failed = [row.what for row in rows if not row.passed]
     assert failed == [f"attention y (fixture): {name}", f"attention offsets (fixture): {name}"]
+
+
+def test_a_fixture_of_another_version_is_refused(fixture):
+    with pytest.raises(ValueError, match="fixture version"):
+        run.fixture_rows({**fixture, "version": run.FIXTURE_VERSION + 1})
