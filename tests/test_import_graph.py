@@ -18,7 +18,7 @@ defines ``Inpainter``, and the parent edge to ``gi_tf`` itself leads nowhere.
 The layering rule is WORKSPACE.md section 1, "Dependency rule":
 
     cli
-     └─ evaluation, app, benchmarks
+     └─ evaluation, app, benchmarks, parity
          └─ training, inference, tf1
              └─ models
                  └─ layers
@@ -41,7 +41,7 @@ PACKAGE_DIR = os.path.join(REPO_ROOT, PACKAGE)
 _BOTTOM = ("ops", "utils", "data")
 _LEVELS = (
     ("cli",),
-    ("evaluation", "app", "benchmarks"),
+    ("evaluation", "app", "benchmarks", "parity"),
     ("training", "inference", "tf1"),
     ("models",),
     ("layers",),

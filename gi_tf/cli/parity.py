@@ -1,0 +1,129 @@
+"""gi-parity: run the authors' DeepFill v1 code beside gi_tf and print the differences.
+
+Usage::
+
+    git clone https://github.com/JiahuiYu/generative_inpainting
+    git -C generative_inpainting checkout v1.0.0
+    git clone https://github.com/JiahuiYu/neuralgym
+    pip install 'gi_tf[parity]'
+    gi-parity --original=generative_inpainting --neuralgym=neuralgym
+
+The authors' files are read from the two checkouts and run unchanged under
+``tf.compat.v1`` (only what TensorFlow 2 removed is supplied by gi_tf's stand-ins, see
+``gi_tf/parity/standins.py``); nothing of theirs is shipped with gi_tf. Both sides get the
+same seeded weights (drawn per TF1 variable name) and inputs, and the tool compares:
+
+* the contextual-attention op (several sizes, rates 1/2/4, fuse on/off, batches of 1-3);
+* the generator with the authors' variables saved as a TF1 checkpoint and imported by
+  gi_tf's ``gi-import-tf1`` path: coarse and refined outputs, attention offsets, and the
+  uint8 result of their ``test.py``;
+* one training step: the loss terms ``l1_loss``, ``ae_loss``, ``g_loss``, ``d_loss``,
+  ``gp_loss`` and the gradients of both losses for every critic and generator variable.
+
+It prints one table (what, max abs and rel difference, tolerance, pass) and exits with
+status 1 if a row fails. ``--fixture_out`` writes the authors' numbers (summaries, small
+crops, offsets, losses) as JSON, the fixture the test suite compares gi_tf against.
+"""
+
+import sys
+import warnings
+
+from absl import app
+from absl import flags
+
+from gi_tf.cli.runner import run_app
+from gi_tf.utils import files
+
+FLAGS = flags.FLAGS
+SECTIONS = ("attention", "generator", "training")
+
+
+def define_flags(flag_values=FLAGS):
+    """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
+    flags.DEFINE_string(
+        "original", None, "Checkout of JiahuiYu/generative_inpainting at tag v1.0.0 "
+        "(holds inpaint_model.py, inpaint_ops.py, inpaint.yml).", flag_values=flag_values)
+    flags.DEFINE_string(
+        "neuralgym", None, "Checkout of JiahuiYu/neuralgym (holds neuralgym/ops/...).",
+        flag_values=flag_values)
+    flags.DEFINE_integer("seed", 0, "Seed of the weights and inputs of both sides.",
+                         flag_values=flag_values)
+    flags.DEFINE_multi_enum(
+        "sections", list(SECTIONS), SECTIONS, "Comparisons to run; repeat the flag for "
+        "several (default: all three).", flag_values=flag_values)
+    flags.DEFINE_bool(
+        "tf32", False, "Allow TensorFloat-32 on GPUs that have it (TensorFlow's default). "
+        "Off: both sides compute in true float32, which the tolerances assume.",
+        flag_values=flag_values)
+    flags.DEFINE_string(
+        "fixture_out", None, "Write the authors' numbers for --seed as JSON here (the "
+        "test fixture).", flag_values=flag_values)
+
+
+def configure_tensorflow(tf32=False):
+    """True float32 unless ``tf32``; hide TF 1 deprecation notices and tf.layers warnings."""
+    import tensorflow as tf
+    from absl import logging
+
+    # TensorFlow runs float32 matmuls and convolutions in TF32 on Ampere and later GPUs
+    # (10-bit mantissa, ~1e-3 relative): far above the float32 noise compared here.
+    tf.config.experimental.enable_tensor_float_32_execution(tf32)
+    tf.get_logger().setLevel("ERROR")
+    logging.set_verbosity(logging.WARNING)  # the authors' logger.info lines
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*tf.layers.*")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*deprecated.*")
+
+
+def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_out=None,
+               command=None, tf32=False):
+    """Run the comparisons, print the table; returns True when every row passes.
+
+    Raises:
+        gi_tf.parity.original.CheckoutError: a checkout is missing or incomplete.
+        ImportError: tf-keras / PyYAML missing (the ``[parity]`` extra).
+    """
+    from gi_tf.parity import original as original_lib
+
+    original_lib.check_checkouts(original_dir, neuralgym_dir)
+    configure_tensorflow(tf32)
+    from gi_tf.parity import compare
+    from gi_tf.parity import run as run_lib
+
+    original = original_lib.load(original_dir, neuralgym_dir)
+    commits = ", ".join(f"{repo} {sha or 'unknown (not a git checkout)'}"
+                        for repo, sha in original.commits.items())
+    print(f"Authors' code: {commits}")
+    rows, fixture = run_lib.run_sections(original, seed, tuple(sections))
+    print(compare.format_table(rows))
+    failed = [row.what for row in rows if not row.passed]
+    print(f"{len(rows) - len(failed)} of {len(rows)} rows pass"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    if fixture_out:
+        fixture["command"] = command or " ".join(["gi-parity"] + sys.argv[1:])
+        files.write_json(fixture_out, fixture)
+        print(f"Wrote {fixture_out}")
+    return not failed
+
+
+def main(argv, flag_values=FLAGS):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
+    from gi_tf.parity.original import CheckoutError
+
+    try:
+        passed = run_parity(flag_values.original, flag_values.neuralgym, flag_values.seed,
+                            flag_values.sections, flag_values.fixture_out,
+                            tf32=flag_values.tf32)
+    except (CheckoutError, ImportError, files.FileError) as err:
+        raise SystemExit(f"gi-parity: error: {err}") from err
+    if not passed:
+        raise SystemExit(1)
+
+
+def run():
+    """Console-script entry point (``gi-parity``)."""
+    run_app(main, define_flags)
+
+
+if __name__ == "__main__":
+    run()
