@@ -44,6 +44,14 @@ def test_jit_cases_are_compared_with_their_tf_case():
     assert report["g_jit.y"]["max_abs_diff"] == pytest.approx(1e-7)
 
 
+@pytest.mark.parametrize("worst, status", [(2e-4, 1), (jax_check.TOLERANCE, 0), (5e-6, 0)])
+def test_compare_fails_above_the_tolerance(monkeypatch, worst, status):
+    report = {"g.y": {"max_abs_diff": worst, "max_abs_value": 1.0},
+              "g.offsets": {"fraction_differing": 0.0}}
+    monkeypatch.setattr(jax_check, "compare", lambda directory, cases: report)
+    assert jax_check.main(["jax_check", "compare", "dir"]) == status
+
+
 def test_unknown_cases_are_named():
     with pytest.raises(SystemExit, match="unknown case.*nonsense"):
         jax_check.main(["jax_check", "compare", "dir", "generator", "nonsense"])
@@ -65,6 +73,7 @@ finally:
 """
 
 
+@pytest.mark.slow  # ~25 CPU-s: JAX compiles every op of the first eager call
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                     reason="jax is not installed (pip install -e '.[test]' installs it)")
 def test_compare_runs_under_jax_without_tensorflow(tmp_path):
