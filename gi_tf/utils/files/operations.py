@@ -166,6 +166,7 @@ def makedirs(path):
     if not path or (not is_local(path) and not split_scheme(path)[1].strip("/")):
         return path  # "" (the current directory) or a filesystem root
     step = "creating the directory"
+    check_served(path, FileWriteError)
     with reported(FileWriteError, path, step):
         if isdir(path):
             return path
@@ -183,6 +184,7 @@ def remove(path, missing_ok=False):
         FileWriteError: it cannot be deleted, or it is missing and not ``missing_ok``.
     """
     path = os.fspath(path)
+    check_served(path, FileWriteError)
     if missing_ok and not exists(path):
         return
     try:
@@ -204,6 +206,7 @@ def rmtree(path, missing_ok=False, ignore_errors=False):
     path = os.fspath(path)
     step = "deleting the directory"
     try:
+        check_served(path, FileWriteError)
         with reported(FileWriteError, path, step):
             if not exists(path):
                 if missing_ok:
