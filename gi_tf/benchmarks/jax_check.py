@@ -6,9 +6,12 @@ two virtual environments (one with TensorFlow, one with JAX and no TensorFlow):
 
     # 1. TensorFlow venv: seeded inputs, generator weights and the TF outputs -> DIR
     KERAS_BACKEND=tensorflow python -m gi_tf.benchmarks.jax_check save /tmp/jax_check
-    # 2. JAX venv (pip install jax keras numpy opencv-python-headless absl-py; add the
-    #    checkout to PYTHONPATH): recompute, compare, print the largest differences
-    KERAS_BACKEND=jax PYTHONPATH=. python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
+    # 2. JAX venv (pip install "jax[cpu]" keras numpy opencv-python-headless absl-py h5py,
+    #    then pip install --no-deps -e . in the checkout): recompute, compare, print the
+    #    largest differences
+    KERAS_BACKEND=jax python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
+
+``bash .ci/jax`` does both, the JAX venv built from scratch.
 
 Cases: :class:`ContextualAttention` ``batched``, ``literal`` and chunked (one grid row
 per chunk) on random features with per-sample holes, and the full generator (random
@@ -24,7 +27,7 @@ generator generator_jit``): the quick form the tests use.
 Only the JAX side's needs are imported here at module level (NumPy and the file layer,
 which serves local paths without TensorFlow): ``compare`` runs where TensorFlow is not
 installed (``tests/benchmarks/test_jax_check.py`` checks it in a subprocess that cannot
-import TensorFlow, and ``.ci/run`` runs the full check in a JAX-only venv).
+import TensorFlow, and ``.ci/jax`` runs the full check in a venv without it).
 """
 
 import io

@@ -58,13 +58,17 @@ def test_unknown_cases_are_named():
 
 
 # The JAX side where TensorFlow is not installed: layers, generator (build, call, load the
-# TF side's .weights.h5) and `python -m gi_tf.benchmarks.jax_check compare` itself.
+# TF side's .weights.h5), its model_config.json, `python -m gi_tf.benchmarks.jax_check compare`.
 JAX_COMPARE = r"""
 import os, runpy, sys
 try:
     import tensorflow
 except ModuleNotFoundError:
     print("tensorflow: not importable")
+from gi_tf.models.config import ModelConfig
+config = ModelConfig(attention_implementation="literal")
+config.write(os.environ["CHECK_DIR"])  # model_config.json through the file layer
+assert ModelConfig.read(os.environ["CHECK_DIR"]) == config
 sys.argv = ["jax_check", "compare", os.environ["CHECK_DIR"], "generator", "attention_batched"]
 try:
     runpy.run_module("gi_tf.benchmarks.jax_check", run_name="__main__")
