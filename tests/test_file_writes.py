@@ -4,9 +4,9 @@ Scans the package's source (AST, not text, so comments and strings do not count)
 calls that write, move, create or delete files directly: ``open(...)`` in a write or
 append mode, ``os.replace/rename/makedirs/...``, ``shutil.move/rmtree/copy*``,
 ``cv2.imwrite``, ``json.dump`` to a file, ``np.save*`` and pathlib writes. Import aliases
-are followed (``import numpy as np``, ``from os import replace``). The only module
-allowed to make such calls is the layer's package ``gi_tf/utils/files/``; a few calls that are not file
-writes at all (writing a procfs control file) are listed in ``ALLOWED`` with a reason.
+are followed (``import numpy as np``, ``from os import replace``). The only modules
+allowed to make such calls are the layer's, in ``gi_tf/utils/files/``; a few calls that are
+not file writes at all (writing a procfs control file) are listed in ``ALLOWED`` with a reason.
 ``tf.io.gfile`` writes count too; streaming writers such as ``tf.io.TFRecordWriter`` are
 not flagged: they are meant to write the temporary path of ``files.atomic_path(s)``.
 """
