@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
-import without_tensorflow
 from gi_tf.benchmarks import jax_check
+
+import without_tensorflow
 
 
 def test_inputs_are_seeded_and_shaped_for_both_cases():

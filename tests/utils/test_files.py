@@ -1,4 +1,5 @@
-"""Tests for gi_tf.utils.files: atomic writes, one clear error, ram://, directory publish."""
+"""Tests for gi_tf.utils.files: atomic writes, one clear error, ram://, directory publish, local
+paths without TensorFlow."""
 
 import errno
 import json
@@ -9,8 +10,9 @@ import uuid
 import pytest
 import tensorflow as tf
 
-import without_tensorflow
 from gi_tf.utils import files
+
+import without_tensorflow
 
 
 @pytest.fixture
