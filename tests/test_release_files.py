@@ -48,7 +48,7 @@ CFF_ENTITY_KEYS = {"name", "address", "city", "country", "email", "fax", "orcid"
 # Distribution -> module of every optional package a test imports.
 TEST_IMPORTS = {"pytest": "pytest", "gradio": "gradio", "playwright": "playwright",
                 "scikit-image": "skimage", "tensorflow-serving-api": "tensorflow_serving.apis",
-                "pypatchmatch": "patchmatch.patch_match", "pyyaml": "yaml"}
+                "pypatchmatch": "patchmatch.patch_match", "pyyaml": "yaml", "jax": "jax"}
 
 
 def _read(name):

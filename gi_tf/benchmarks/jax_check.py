@@ -6,9 +6,12 @@ two virtual environments (one with TensorFlow, one with JAX and no TensorFlow):
 
     # 1. TensorFlow venv: seeded inputs, generator weights and the TF outputs -> DIR
     KERAS_BACKEND=tensorflow python -m gi_tf.benchmarks.jax_check save /tmp/jax_check
-    # 2. JAX venv (pip install jax keras numpy opencv-python-headless absl-py; add the
-    #    checkout to PYTHONPATH): recompute, compare, print the largest differences
-    KERAS_BACKEND=jax PYTHONPATH=. python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
+    # 2. JAX venv (pip install "jax[cpu]" keras numpy opencv-python-headless absl-py h5py,
+    #    then pip install --no-deps -e . in the checkout): recompute, compare, print the
+    #    largest differences
+    KERAS_BACKEND=jax python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
+
+``bash .ci/jax`` does both, the JAX venv built from scratch.
 
 Cases: :class:`ContextualAttention` ``batched``, ``literal`` and chunked (one grid row
 per chunk) on random features with per-sample holes, and the full generator (random
@@ -17,6 +20,14 @@ the JAX side also the batched attention and the generator compiled with ``jax.ji
 ``compare`` prints, per output, the max absolute difference and the fraction of
 attention offsets that differ (a near-tie may flip an argmax), plus the JAX forward
 time of each case. Exit status 1 if a float output differs by more than 1e-4.
+
+Case names after the directory run only those (``save DIR generator`` then ``compare DIR
+generator generator_jit``): the quick form the tests use.
+
+Only the JAX side's needs are imported here at module level (NumPy and the file layer,
+which serves local paths without TensorFlow): ``compare`` runs where TensorFlow is not
+installed (``tests/benchmarks/test_jax_check.py`` checks it in a subprocess that cannot
+import TensorFlow, and ``.ci/jax`` runs the full check in a venv without it).
 """
 
 import io
@@ -38,7 +49,19 @@ GENERATOR_VARIANTS = {
     "generator": dict(attention_chunk_elements=None),
     "generator_chunked": dict(attention_chunk_elements=1),
 }
+JIT_CASES = ("attention_batched_jit", "generator_jit")
+CASES = (*ATTENTION_VARIANTS, *GENERATOR_VARIANTS, *JIT_CASES)
 WEIGHTS_FILE = "generator.weights.h5"
+
+
+def _checked_cases(cases):
+    """``cases`` (None = all) as a tuple of known names; SystemExit naming the unknown."""
+    if cases is None:
+        return CASES
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    return tuple(cases)
 
 
 def _holes(rng, batch, height, width):
@@ -62,8 +85,9 @@ def make_inputs(seed=0):
     }
 
 
-def run_cases(inputs, weights_path):
-    """``{case: {output name: array}}`` and ``{case: seconds of the second call}``."""
+def run_cases(inputs, weights_path, cases=CASES):
+    """``{case: {output name: array}}`` and ``{case: seconds of the second call}``
+    for the eager cases among ``cases``."""
     import keras
 
     from gi_tf.layers import ContextualAttention
@@ -79,10 +103,14 @@ def run_cases(inputs, weights_path):
         outputs[name] = {k: keras.ops.convert_to_numpy(v) for k, v in result.items()}
 
     for name, kwargs in ATTENTION_VARIANTS.items():
+        if name not in cases:
+            continue
         layer = ContextualAttention(rate=2, **kwargs)
         f, holes = inputs["features"], inputs["feature_holes"]
         timed(name, lambda: dict(zip(("y", "offsets"), layer(f, f, holes))))
     for name, kwargs in GENERATOR_VARIANTS.items():
+        if name not in cases:
+            continue
         generator = build_generator(**kwargs)
         generator.load_weights(weights_path)
         image, holes = inputs["image"], inputs["image_holes"]
@@ -90,8 +118,9 @@ def run_cases(inputs, weights_path):
     return outputs, seconds
 
 
-def run_jit_cases(inputs, weights_path):
-    """JAX only: the batched attention and the generator under ``jax.jit`` (as on a GPU).
+def run_jit_cases(inputs, weights_path, cases=JIT_CASES):
+    """JAX only: the batched attention and the generator under ``jax.jit`` (as on a GPU),
+    those of them among ``cases``.
 
     The generator runs through ``stateless_call`` with its variables as arguments, the
     way Keras' own JAX trainer compiles it. Outputs are named ``<case>_jit`` and are
@@ -112,11 +141,13 @@ def run_jit_cases(inputs, weights_path):
         seconds[name] = time.perf_counter() - start
         outputs[name] = {k: keras.ops.convert_to_numpy(v) for k, v in zip(keys, result)}
 
-    layer = ContextualAttention(rate=2)
-    attend = jax.jit(lambda f, m: layer(f, f, m))
-    f, holes = inputs["features"], inputs["feature_holes"]
-    timed("attention_batched_jit", lambda: attend(f, holes), ("y", "offsets"))
-
+    if "attention_batched_jit" in cases:
+        layer = ContextualAttention(rate=2)
+        attend = jax.jit(lambda f, m: layer(f, f, m))
+        f, holes = inputs["features"], inputs["feature_holes"]
+        timed("attention_batched_jit", lambda: attend(f, holes), ("y", "offsets"))
+    if "generator_jit" not in cases:
+        return outputs, seconds
     generator = build_generator()
     generator.load_weights(weights_path)
     trainable = [v.value for v in generator.trainable_variables]
@@ -139,19 +170,21 @@ def _read_npz(path):
     return dict(np.load(io.BytesIO(files.read_bytes(path))))
 
 
-def save(directory):
-    """TensorFlow side: write inputs, random generator weights and the TF outputs."""
+def save(directory, cases=None):
+    """TensorFlow side: write inputs, random generator weights and the TF outputs
+    (of ``cases``; None = all; a ``<case>_jit`` needs the TF outputs of ``<case>``)."""
     import keras
 
     from gi_tf.models import build_generator
 
+    cases = {case.removesuffix("_jit") for case in _checked_cases(cases)}
     _require_backend("tensorflow")
     files.makedirs(directory)
     keras.utils.set_random_seed(0)
     inputs = make_inputs()
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     build_generator().save_weights(weights_path)
-    outputs, _ = run_cases(inputs, weights_path)
+    outputs, _ = run_cases(inputs, weights_path, cases)
     _write_npz(os.path.join(directory, "inputs.npz"), inputs)
     flat = {f"{case}.{k}": v for case, result in outputs.items() for k, v in result.items()}
     _write_npz(os.path.join(directory, "tf_outputs.npz"), flat)
@@ -178,16 +211,23 @@ def differences(expected, got):
     return report
 
 
-def compare(directory):
-    """JAX side: recompute every case and compare with the TF outputs. Returns the report."""
+def compare(directory, cases=None):
+    """JAX side: recompute ``cases`` (None = all) and compare them with the TF outputs.
+    Returns the report."""
+    cases = _checked_cases(cases)
     _require_backend("jax")
     import jax
 
     inputs = _read_npz(os.path.join(directory, "inputs.npz"))
     expected = _read_npz(os.path.join(directory, "tf_outputs.npz"))
     weights_path = os.path.join(directory, WEIGHTS_FILE)
-    got, seconds = run_cases(inputs, weights_path)
-    got_jit, seconds_jit = run_jit_cases(inputs, weights_path)
+    missing = sorted({case.removesuffix("_jit") for case in cases}
+                     - {key.split(".")[0] for key in expected})
+    if missing:
+        raise SystemExit(f"{directory} holds no TF outputs of {', '.join(missing)} "
+                         "(run `save` with those cases, or with none for all)")
+    got, seconds = run_cases(inputs, weights_path, cases)
+    got_jit, seconds_jit = run_jit_cases(inputs, weights_path, cases)
     got.update(got_jit)
     seconds.update(seconds_jit)
     report = differences(expected, got)
@@ -215,12 +255,14 @@ def _require_backend(name):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("save", "compare"):
-        raise SystemExit("usage: python -m gi_tf.benchmarks.jax_check save|compare DIRECTORY")
+    if len(argv) < 3 or argv[1] not in ("save", "compare"):
+        raise SystemExit("usage: python -m gi_tf.benchmarks.jax_check save|compare DIRECTORY "
+                         "[CASE ...]")
+    cases = argv[3:] or None
     if argv[1] == "save":
-        save(argv[2])
+        save(argv[2], cases)
         return 0
-    worst = worst_float_difference(compare(argv[2]))
+    worst = worst_float_difference(compare(argv[2], cases))
     print(f"largest float difference TF vs JAX: {worst:.3g} (tolerance {TOLERANCE})")
     return 0 if worst <= TOLERANCE else 1
 

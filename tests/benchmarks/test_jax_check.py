@@ -1,9 +1,15 @@
-"""The TF-vs-JAX comparison helpers (the JAX run itself needs a JAX-only venv)."""
+"""The TF-vs-JAX check: its helpers, and its JAX side run where TensorFlow cannot be imported."""
+
+import importlib.util
+import json
+import re
 
 import numpy as np
 import pytest
 
 from gi_tf.benchmarks import jax_check
+
+import without_tensorflow
 
 
 def test_inputs_are_seeded_and_shaped_for_both_cases():
@@ -37,3 +43,60 @@ def test_jit_cases_are_compared_with_their_tf_case():
     expected = {"g.y": np.ones((1, 2))}
     report = jax_check.differences(expected, {"g_jit": {"y": np.ones((1, 2)) + 1e-7}})
     assert report["g_jit.y"]["max_abs_diff"] == pytest.approx(1e-7)
+
+
+@pytest.mark.parametrize("worst, status", [(2e-4, 1), (jax_check.TOLERANCE, 0), (5e-6, 0)])
+def test_compare_fails_above_the_tolerance(monkeypatch, worst, status):
+    report = {"g.y": {"max_abs_diff": worst, "max_abs_value": 1.0},
+              "g.offsets": {"fraction_differing": 0.0}}
+    monkeypatch.setattr(jax_check, "compare", lambda directory, cases: report)
+    assert jax_check.main(["jax_check", "compare", "dir"]) == status
+
+
+def test_unknown_cases_are_named():
+    with pytest.raises(SystemExit, match="unknown case.*nonsense"):
+        jax_check.main(["jax_check", "compare", "dir", "generator", "nonsense"])
+
+
+# The JAX side where TensorFlow is not installed: layers, generator (build, call, load the
+# TF side's .weights.h5), its model_config.json, `python -m gi_tf.benchmarks.jax_check compare`.
+JAX_COMPARE = r"""
+import os, runpy, sys
+try:
+    import tensorflow
+except ModuleNotFoundError:
+    print("tensorflow: not importable")
+from gi_tf.models.config import ModelConfig
+config = ModelConfig(attention_implementation="literal")
+config.write(os.environ["CHECK_DIR"])  # model_config.json through the file layer
+assert ModelConfig.read(os.environ["CHECK_DIR"]) == config
+sys.argv = ["jax_check", "compare", os.environ["CHECK_DIR"], "generator", "attention_batched"]
+try:
+    runpy.run_module("gi_tf.benchmarks.jax_check", run_name="__main__")
+finally:
+    print("tensorflow loaded:", "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.slow  # ~25 CPU-s: JAX compiles every op of the first eager call
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                    reason="jax is not installed (pip install -e '.[test]' installs it)")
+def test_compare_runs_under_jax_without_tensorflow(tmp_path):
+    check_dir = tmp_path / "check"
+    jax_check.save(str(check_dir), ["generator", "attention_batched"])  # TF side, here
+    # XLA's optimisation level 0: the run is spent compiling (every op once, eagerly, and
+    # the initialisers), not computing; the numbers stay within float32 noise.
+    done = without_tensorflow.run(JAX_COMPARE, tmp_path / "site",
+                                  {"KERAS_BACKEND": "jax", "CHECK_DIR": str(check_dir),
+                                   "JAX_PLATFORMS": "cpu",
+                                   "XLA_FLAGS": "--xla_backend_optimization_level=0"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "tensorflow: not importable" and lines[-1] == "tensorflow loaded: False"
+    worst = re.search(r"largest float difference TF vs JAX: (\S+)", done.stdout)
+    assert worst and float(worst.group(1)) <= jax_check.TOLERANCE
+    report = json.loads((check_dir / "jax_report.json").read_text())
+    assert sorted(report["jax_seconds"]) == ["attention_batched", "generator"]
+    for key in ("generator.refined", "generator.coarse", "attention_batched.y"):
+        assert report[key]["max_abs_diff"] <= jax_check.TOLERANCE, key
+    assert report["generator.offsets"]["fraction_differing"] <= 0.01

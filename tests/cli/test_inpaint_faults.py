@@ -3,13 +3,14 @@
 * a folder run killed with SIGKILL after a seeded number of outputs: every output present
   is a complete image; a rerun with ``--skip_existing`` leaves those untouched and writes
   the rest (issue 12, case 3);
-* writes failing with ENOSPC / EACCES (injected at ``tf.io.gfile``, under the file layer):
+* writes failing with ENOSPC / EACCES (injected in the file layer's local backend):
   the job fails with one message naming the output, nothing partial is left, the other
   jobs are written (case 4);
 * the hostile-input list as files (case 6): each is a message naming the file (nothing
   written), or a documented conversion.
 """
 
+import errno
 import os
 import re
 import subprocess
@@ -19,12 +20,12 @@ import time
 import cv2
 import numpy as np
 import pytest
-import tensorflow as tf
 from absl import flags
 
 from gi_tf.cli import inpaint as inpaint_cli
 from gi_tf.inference import file_jobs
 from gi_tf.inference.inpainter import Inpainter
+from gi_tf.utils import files
 
 from hostile_files import png_declaring
 
@@ -128,14 +129,32 @@ def test_a_killed_folder_run_leaves_complete_outputs_and_skip_existing_finishes_
 
 
 FAULTS = {
-    # (gfile call that fails, error raised, words of the message)
-    "disk full while writing": ("write", tf.errors.ResourceExhaustedError(
-        None, None, "/x: No space left on device"),
-        ("No space left on device \\(writing the temporary file\\)")),
-    "permission denied on rename": ("rename", tf.errors.PermissionDeniedError(
-        None, None, "/x: Permission denied"),
+    # (file-layer call on local paths that fails, error raised, words of the message)
+    "disk full while writing": ("write", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/x"),
+                                ("No space left on device \\(writing the temporary file\\)")),
+    "permission denied on rename": ("rename", PermissionError(
+        errno.EACCES, os.strerror(errno.EACCES), "/x"),
         ("Permission denied \\(renaming the temporary file into place\\)")),
 }
+
+
+class _FailingHandle:
+    """A file handle whose ``write`` raises ``error``."""
+
+    def __init__(self, handle, error):
+        self.handle, self.error = handle, error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.handle.close()
+
+    def write(self, data):
+        raise self.error
+
+    def flush(self):
+        self.handle.flush()
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -149,13 +168,13 @@ def test_a_failing_write_is_one_error_naming_the_output_and_leaves_nothing(
     with open(victim, "rb") as handle:
         old = handle.read()
     call, error, words = FAULTS[fault]
-    real_gfile, real_rename = tf.io.gfile.GFile, tf.io.gfile.rename
+    real_open_write, real_rename = files.local.open_write, files.local.rename
 
-    class FailingGFile(real_gfile):
-        def write(self, data):
-            if os.path.basename(self.name).startswith(".01.png.tmp-"):
-                raise error
-            return super().write(data)
+    def failing_open_write(path):
+        handle = real_open_write(path)
+        if os.path.basename(path).startswith(".01.png.tmp-"):
+            return _FailingHandle(handle, error)
+        return handle
 
     def failing_rename(source, target, overwrite=False):
         if target == victim:
@@ -163,9 +182,9 @@ def test_a_failing_write_is_one_error_naming_the_output_and_leaves_nothing(
         return real_rename(source, target, overwrite=overwrite)
 
     if call == "write":
-        monkeypatch.setattr(tf.io.gfile, "GFile", FailingGFile)
+        monkeypatch.setattr(files.local, "open_write", failing_open_write)
     else:
-        monkeypatch.setattr(tf.io.gfile, "rename", failing_rename)
+        monkeypatch.setattr(files.local, "rename", failing_rename)
     jobs = file_jobs.jobs_from_folders(images, masks, str(output_dir))
     results = inpaint_cli.run_jobs(jobs, lambda: inpainter, file_jobs.InpaintOptions())
     assert [r.ok for r in results] == [True, False, True]

@@ -1,4 +1,5 @@
-"""Tests for gi_tf.utils.files: atomic writes, one clear error, ram://, directory publish."""
+"""Tests for gi_tf.utils.files: atomic writes, one clear error, ram://, directory publish, local
+paths without TensorFlow."""
 
 import errno
 import json
@@ -10,6 +11,8 @@ import pytest
 import tensorflow as tf
 
 from gi_tf.utils import files
+
+import without_tensorflow
 
 
 @pytest.fixture
@@ -77,9 +80,9 @@ def test_failing_rename_is_one_error_naming_the_final_path(tmp_path, monkeypatch
 
     def failing_rename(src, dst, overwrite=False):
         seen.append(src)
-        raise tf.errors.PermissionDeniedError(None, None, f"{src}; Permission denied")
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), src)
 
-    monkeypatch.setattr(tf.io.gfile, "rename", failing_rename)
+    monkeypatch.setattr(files.local, "rename", failing_rename)
     with pytest.raises(files.FileWriteError) as caught:
         files.write_json(target, {"v": 2})
     err = caught.value
@@ -92,32 +95,62 @@ def test_failing_rename_is_one_error_naming_the_final_path(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == ["keep.json"]
 
 
-@pytest.mark.parametrize("raised, code, words", [
-    (lambda tmp: tf.errors.ResourceExhaustedError(None, None, f"{tmp}; No space left on device"),
+class _FailingHandle:
+    """A file handle whose ``write`` raises ``error(path)`` (a full disk, say)."""
+
+    def __init__(self, open_write, path, error):
+        self.handle, self.name, self.error = open_write(path), path, error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.handle.close()
+
+    def write(self, data):
+        raise self.error(self.name)
+
+    def flush(self):
+        self.handle.flush()
+
+
+# Local paths fail with OSError (plain Python I/O), URLs with tf.errors (tf.io.gfile).
+@pytest.mark.parametrize("where, raised, code, words", [
+    ("local", lambda tmp: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp),
      errno.ENOSPC, "No space left on device"),
-    (lambda tmp: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp),
-     errno.ENOSPC, "No space left on device"),
-    (lambda tmp: OSError(errno.EROFS, os.strerror(errno.EROFS), tmp),
+    ("local", lambda tmp: OSError(errno.EROFS, os.strerror(errno.EROFS), tmp),
      errno.EROFS, "Read-only file system"),
-    (lambda tmp: tf.errors.PermissionDeniedError(None, None, f"{tmp}; Permission denied"),
+    ("local", lambda tmp: OSError(errno.EDQUOT, os.strerror(errno.EDQUOT), tmp),
+     errno.EDQUOT, os.strerror(errno.EDQUOT)),
+    ("ram", lambda tmp: tf.errors.ResourceExhaustedError(None, None,
+                                                         f"{tmp}; No space left on device"),
+     errno.ENOSPC, "No space left on device"),
+    ("ram", lambda tmp: tf.errors.PermissionDeniedError(None, None, f"{tmp}; Permission denied"),
      errno.EACCES, "Permission denied"),
 ])
-def test_write_errors_are_mapped_to_errno(tmp_path, monkeypatch, raised, code, words):
-    target = tmp_path / "out.bin"
+def test_write_errors_are_mapped_to_errno(tmp_path, ram_root, monkeypatch, where, raised, code,
+                                          words):
+    root = str(tmp_path) if where == "local" else ram_root
+    target = files.join(root, "out.bin")
     files.write_bytes(target, b"old")
-    real_gfile = tf.io.gfile.GFile
+    if where == "local":
+        real_open = files.local.open_write
+        monkeypatch.setattr(files.local, "open_write",
+                            lambda path: _FailingHandle(real_open, path, raised))
+    else:
+        real_gfile = tf.io.gfile.GFile
 
-    class FullDisk(real_gfile):
-        def write(self, data):
-            raise raised(self.name)
+        class FullDisk(real_gfile):
+            def write(self, data):
+                raise raised(self.name)
 
-    monkeypatch.setattr(tf.io.gfile, "GFile", FullDisk)
+        monkeypatch.setattr(tf.io.gfile, "GFile", FullDisk)
     with pytest.raises(files.FileWriteError) as caught:
         files.write_bytes(target, b"new")
     monkeypatch.undo()
-    assert caught.value.errno == code and caught.value.filename == str(target)
+    assert caught.value.errno == code and caught.value.filename == target
     assert str(caught.value).startswith(f"cannot write {target}: {words}")
-    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["out.bin"]
+    assert files.read_bytes(target) == b"old" and files.listdir(root) == ["out.bin"]
 
 
 def test_path_under_a_regular_file_is_one_error_naming_the_path(tmp_path):
@@ -253,6 +286,78 @@ def test_local_queries_and_removal(tmp_path):
     files.rmtree(tmp_path / "d", missing_ok=True)
     with pytest.raises(FileNotFoundError, match="d"):
         files.rmtree(tmp_path / "d")
+
+
+def test_file_urls_keep_their_prefix(tmp_path):
+    url = "file://" + str(tmp_path)
+    files.write_text(files.join(url, "d", "a.txt"), "a")
+    assert files.read_text(str(tmp_path / "d" / "a.txt")) == "a"
+    assert files.glob(files.join(url, "d", "*.txt")) == [f"{url}/d/a.txt"]
+    assert list(files.walk(files.join(url, "d"))) == [(f"{url}/d", [], ["a.txt"])]
+    assert files.isdir(files.join(url, "d")) and files.listdir(url) == ["d"]
+
+
+def test_local_rename_without_overwrite_refuses_an_existing_target(tmp_path):
+    (tmp_path / "a").write_bytes(b"a")
+    (tmp_path / "b").write_bytes(b"b")
+    with pytest.raises(FileExistsError):
+        files.local.rename(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert (tmp_path / "b").read_bytes() == b"b"
+    files.local.rename(str(tmp_path / "a"), str(tmp_path / "b"), overwrite=True)
+    assert (tmp_path / "b").read_bytes() == b"a" and os.listdir(tmp_path) == ["b"]
+
+
+WITHOUT_TENSORFLOW = r"""
+import os, sys
+from gi_tf.utils import files
+root = os.environ["ROOT"]
+files.write_json(files.join(root, "a", "v.json"), {"k": 1})
+files.write_bytes(files.join(root, "a", "b.bin"), (c for c in (b"x", b"y")))
+assert files.read_json(files.join(root, "a", "v.json")) == {"k": 1}
+assert files.read_bytes(files.join(root, "a", "b.bin")) == b"xy"
+with files.atomic_path(files.join(root, "a", "c.bin")) as temporary:
+    with open(temporary, "wb") as handle:
+        handle.write(b"c")
+with files.publish_directory(files.join(root, "v", "1")) as staging:
+    files.write_text(files.join(staging, "saved_model.pb"), "pb")
+assert files.listdir(root) == ["a", "v"] and files.listdir(files.join(root, "v")) == ["1"]
+assert files.listdir(files.join(root, "a")) == ["b.bin", "c.bin", "v.json"]
+assert [d for d, _, _ in files.walk(root)] == [root, root + "/a", root + "/v", root + "/v/1"]
+files.remove(files.join(root, "a", "c.bin"))
+files.rmtree(files.join(root, "v"))
+assert files.glob(files.join(root, "a", "*")) == [root + "/a/b.bin", root + "/a/v.json"]
+for url, call in (("gs://bucket/x.json", files.read_json),
+                  ("ram://x.bin", lambda p: files.write_bytes(p, b"")),
+                  ("s3://b/d", files.exists)):
+    try:
+        call(url)
+    except files.FileError as err:
+        print("ERROR", err)
+    else:
+        raise AssertionError(url)
+assert "tensorflow" not in sys.modules
+print("OK")
+"""
+
+
+def test_local_paths_need_no_tensorflow_and_urls_say_they_do(tmp_path):
+    """In a subprocess where ``import tensorflow`` fails (a JAX-only venv)."""
+    root = tmp_path / "root"
+    done = without_tensorflow.run(WITHOUT_TENSORFLOW, tmp_path / "site", {"ROOT": str(root)})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "OK"
+    assert lines[:3] == [
+        "ERROR cannot read gs://bucket/x.json: gs:// paths are served by TensorFlow's "
+        "tf.io.gfile and TensorFlow is not installed (install it, or use a local path)",
+        "ERROR cannot write ram://x.bin: ram:// paths are served by TensorFlow's "
+        "tf.io.gfile and TensorFlow is not installed (install it, or use a local path)",
+        "ERROR cannot read s3://b/d: s3:// paths are served by TensorFlow's "
+        "tf.io.gfile and TensorFlow is not installed (install it, or use a local path)"]
+    assert files.read_json(root / "a" / "v.json") == {"k": 1}  # really written, once
+    assert sorted(os.listdir(root / "a")) == ["b.bin", "v.json"]
+    check = without_tensorflow.run("import tensorflow", tmp_path / "site")
+    assert check.returncode == 1 and "No module named 'tensorflow'" in check.stderr
 
 
 # -- ram:// --------------------------------------------------------------------------------

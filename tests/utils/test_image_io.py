@@ -5,8 +5,8 @@ import os
 import cv2
 import numpy as np
 import pytest
-import tensorflow as tf
 
+from gi_tf.utils import files
 from gi_tf.utils import image_io
 
 
@@ -163,7 +163,7 @@ def test_atomic_write_failure_keeps_existing_file(tmp_path, monkeypatch):
     def failing_rename(src, dst, overwrite=False):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tf.io.gfile, "rename", failing_rename)
+    monkeypatch.setattr(files.local, "rename", failing_rename)  # local paths: plain Python I/O
     with pytest.raises(PermissionError, match="keep.png"):
         image_io.write_image_atomic(target, _rgb(2, 2))
     monkeypatch.undo()
