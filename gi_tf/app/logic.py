@@ -27,7 +27,11 @@ from gi_tf.inference import WINDOW_MODES
 # A brush pixel with any opacity is a hole: anti-aliased stroke edges are filled too,
 # so no half-covered pixel of the painted object survives.
 MIN_STROKE_ALPHA = 1
+# max_side="auto" (the default): full resolution when the model's plan estimates the request
+# within DEFAULT_MAX_REQUEST_GB, else a copy whose longer side is DEFAULT_MAX_SIDE.
+AUTO = "auto"
 DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_REQUEST_GB = 4.0
 DEFAULT_MAX_PIXELS = 40_000_000  # about a 7700 x 5200 photo
 
 
@@ -46,11 +50,15 @@ class AppConfig:
     """How the page inpaints (built from ``gi-app``'s flags).
 
     Attributes:
-        max_side: the network never sees an image (or hole window) whose longer side
-            exceeds this; bigger ones are downscaled, inpainted and only the hole is
-            pasted back at full resolution (``Inpainter.inpaint(max_side=...)``, see
-            :mod:`gi_tf.inference.large_images`). None = always full resolution (the attention's
-            time grows with the area squared).
+        max_side: ``"auto"`` (default): full resolution when the model's plan
+            (``Inpainter.plan``: windowed or whole-image path) estimates the request's
+            working memory within ``max_request_gb``, else a copy whose longer side is
+            :data:`DEFAULT_MAX_SIDE` (the page says so and why). An int: the network never
+            sees an image (or hole window) whose longer side exceeds it; bigger ones are
+            downscaled, inpainted and only the hole is pasted back at full resolution
+            (``Inpainter.inpaint(max_side=...)``, see :mod:`gi_tf.inference.large_images`).
+            None = always full resolution.
+        max_request_gb: the ``"auto"`` rule's memory budget per request.
         crop_to_hole: 0 = the whole image is context; a margin in pixels = only the
             hole's bounding box grown by it is processed (``crop_to_hole=...``).
         max_pixels: larger uploads are refused with a message (H * W).
@@ -59,14 +67,19 @@ class AppConfig:
             reaches the hole).
     """
 
-    max_side: int = DEFAULT_MAX_SIDE
+    max_side: object = AUTO
+    max_request_gb: float = DEFAULT_MAX_REQUEST_GB
     crop_to_hole: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
     window: str = "auto"
 
     def validate(self):
-        if self.max_side is not None and self.max_side < 8:
-            raise ValueError(f"max_side must be at least 8 (or None); got {self.max_side}")
+        if self.max_side not in (None, AUTO) and (not isinstance(self.max_side, int)
+                                                  or self.max_side < 8):
+            raise ValueError(f"max_side must be 'auto', None or at least 8; got "
+                             f"{self.max_side!r}")
+        if self.max_request_gb <= 0:
+            raise ValueError(f"max_request_gb must be positive; got {self.max_request_gb}")
         if self.crop_to_hole < 0:
             raise ValueError(f"crop_to_hole must be >= 0 (0 = off); got {self.crop_to_hole}")
         if self.max_pixels < 1:
@@ -234,13 +247,43 @@ def strategy_notes(holes, config):
         if (height, width) != holes.shape:
             notes.append(f"Only a {width}x{height} window around the hole (margin "
                          f"{config.crop_to_hole} px) was processed.")
-    if config.max_side is not None:
+    if config.max_side not in (None, AUTO):
         small_h, small_w = working_size(height, width, config.max_side)
         if (small_h, small_w) != (height, width):
             notes.append(f"The network worked on a {small_w}x{small_h} copy (longer side "
                          f"at most {config.max_side} px); the filled hole was upscaled and "
                          "pasted into the full-resolution image.")
     return notes
+
+
+def resolve_max_side(inpainter, image, holes, config):
+    """``(config with a concrete max_side, notes)``: the ``"auto"`` rule from the plan.
+
+    Full resolution when the model's plan (``Inpainter.plan``) estimates the request's
+    working memory within ``config.max_request_gb``; else :data:`DEFAULT_MAX_SIDE`, with a
+    sentence saying why. A model that cannot plan (an old export) gets the reduced copy.
+    """
+    if config.max_side != AUTO:
+        return config, []
+    from gi_tf.inference.large_images import working_size
+
+    height, width = image.shape[:2]
+    if max(height, width) <= DEFAULT_MAX_SIDE:
+        return dataclasses.replace(config, max_side=None), []
+    try:
+        cost = inpainter.plan(image.shape, holes, config.window)
+    except (AttributeError, ValueError):
+        cost = None
+    if cost is not None and cost["peak_bytes"] <= config.max_request_gb * 1e9:
+        return dataclasses.replace(config, max_side=None), []
+    small_h, small_w = working_size(height, width, DEFAULT_MAX_SIDE)
+    why = ("this model cannot estimate its cost" if cost is None else
+           f"at full resolution it would need an estimated {cost['peak_bytes'] / 1e9:.1f} GB "
+           f"of memory, more than this page's {config.max_request_gb:g} GB "
+           "(gi-app --max_request_gb)")
+    note = (f"The photo was reduced to {small_w}x{small_h} for the network because {why}; "
+            "the filled hole was upscaled and pasted into the full-resolution image.")
+    return dataclasses.replace(config, max_side=DEFAULT_MAX_SIDE), [note]
 
 
 def run_inpaint(inpainter, image, holes, config):
@@ -280,7 +323,8 @@ def handle_request(inpainter, value, config):
     """
     image, holes, notes = editor_to_arrays(value)
     check_request(image, holes, config)
-    notes = notes + strategy_notes(holes, config)
+    config, reduced = resolve_max_side(inpainter, image, holes, config)
+    notes = notes + (reduced or strategy_notes(holes, config))
     start = time.perf_counter()
     result, attention = run_inpaint(inpainter, image, holes, config)
     seconds = time.perf_counter() - start

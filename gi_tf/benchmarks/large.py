@@ -11,7 +11,7 @@ Rows (``--quick`` shrinks every size and runs the cases in the calling process, 
 section runs in seconds):
 
 * ``unit``: 512x512, a centred 256x256 hole, the whole image through the network
-  (``window="off"``): the time every other row is divided by (``vs_unit``);
+  (``window="off"``): the time every other checkpoint row is divided by (``vs_unit``);
 * ``hd_hole``: 1920x1080 with a 256x256 hole (``window="auto"``: the windowed path);
 * ``12mp_hole``: 4000x3000 with a 512x512 hole (windowed);
 * ``hd_strokes``: 1920x1080 with free-form strokes over the whole image (the windowed
@@ -23,8 +23,14 @@ section runs in seconds):
   the largest float32 difference of the refined output in the hole, the largest uint8
   difference, and whether every known pixel is the input's.
 
-For the windowed rows ``floor_s`` uses the plan's analytic FLOPs
-(:attr:`gi_tf.inference.windowed.Plan.windowed_flops`), for the others the full model's.
+The same cases run again through an exported SavedModel (``Inpainter.load``, whose
+``serving_default`` signature TF Serving runs; rows ``sm_*``, divided by ``sm_unit``, the
+SavedModel's own 512x512 time with ``window="auto"``).
+
+``floor_s`` uses the plan's analytic FLOPs of the path taken
+(:func:`gi_tf.inference.preprocessing.plan_costs`); ``est_mb`` is the plan's estimate of the
+request's peak working memory, the figure ``gi-export --max_request_gb`` bounds, and
+``est/peak`` its ratio to the measured ``peak_mb``.
 """
 
 import functools
@@ -39,25 +45,35 @@ from gi_tf.benchmarks.common import smooth_test_image
 NAME = "large"
 TITLE = "large photos end to end (Inpainter.inpaint, fresh process per case, batch 1)"
 COLUMNS = ["case", "image", "holes", "path", "seconds", "vs_unit", "floor_s", "vs_floor",
-           "peak_mb", "process_mb", "goal", "check"]
+           "peak_mb", "est_mb", "est/peak", "process_mb", "goal", "check"]
 RESULT_PREFIX = "LARGE_RESULT "
 WARMUP_SIZE = 64
 
 
 def cases(quick):
-    """``(name, height, width, mask, window, goal)`` rows, the unit first."""
+    """``(name, height, width, mask, window, goal, source)`` rows, each unit first."""
     if quick:
-        return [("unit", 64, 64, ("box", 32), "off", ""),
+        rows = [("unit", 64, 64, ("box", 32), "off", ""),
                 ("hd_hole", 136, 240, ("box", 32), "auto", ""),
                 ("12mp_hole", 304, 400, ("box", 64), "auto", ""),
                 ("hd_strokes", 136, 240, ("strokes", 0), "auto", ""),
                 ("exactness", 96, 128, ("several", 0), "on", "")]
-    return [("unit", 512, 512, ("box", 256), "off", "the unit"),
-            ("hd_hole", 1080, 1920, ("box", 256), "auto", "<= 4x unit, <= 2 GB"),
-            ("12mp_hole", 3000, 4000, ("box", 512), "auto", "<= 20x unit, <= 4 GB"),
-            ("hd_strokes", 1080, 1920, ("strokes", 0), "auto", "<= 1.5x floor"),
-            ("exactness", 768, 1024, ("several", 0), "on",
-             "<= 1e-4 float, <= 1 level, known exact")]
+        saved = [("sm_unit", 64, 64, ("box", 32), "auto", ""),
+                 ("sm_hd_hole", 136, 240, ("box", 32), "auto", "")]
+    else:
+        rows = [("unit", 512, 512, ("box", 256), "off", "the unit"),
+                ("hd_hole", 1080, 1920, ("box", 256), "auto", "<= 4x unit, <= 2 GB"),
+                ("12mp_hole", 3000, 4000, ("box", 512), "auto", "<= 4 GB"),
+                ("hd_strokes", 1080, 1920, ("strokes", 0), "auto", "<= 1.5x floor"),
+                ("exactness", 768, 1024, ("several", 0), "on",
+                 "<= 1e-4 float, <= 1 level, known exact")]
+        saved = [("sm_unit", 512, 512, ("box", 256), "auto", "the SavedModel's unit"),
+                 ("sm_hd_hole", 1080, 1920, ("box", 256), "auto", "<= 4x sm_unit, <= 2 GB"),
+                 ("sm_12mp_hole", 3000, 4000, ("box", 512), "auto",
+                  "completes, <= 1.5x floor, <= 4 GB"),
+                 ("sm_hd_strokes", 1080, 1920, ("strokes", 0), "auto", "<= 1.5x floor")]
+    return ([row + ("checkpoint",) for row in rows]
+            + [row + ("saved_model",) for row in saved])
 
 
 def make_holes(mask, height, width, seed=0):
@@ -100,12 +116,16 @@ def make_holes(mask, height, width, seed=0):
 
 
 @functools.lru_cache(maxsize=1)
-def _cached_inpainter(settings_json):
-    return _inpainter(json.loads(settings_json))
+def _cached_inpainter(settings_json, source):
+    return _inpainter(json.loads(settings_json), source)
 
 
-def _inpainter(settings_dict):
-    """An Inpainter on the bench's generator (trained weights if a checkpoint is given)."""
+def _inpainter(settings_dict, source="checkpoint"):
+    """An Inpainter on the bench's generator (trained weights if a checkpoint is given):
+    in memory (``"checkpoint"``, as ``Inpainter.from_checkpoint``) or exported and
+    reloaded (``"saved_model"``, as ``Inpainter.load``)."""
+    import tempfile
+
     from gi_tf.benchmarks.common import BenchSettings
     from gi_tf.benchmarks.generator import make_generator
     from gi_tf.inference.inpainter import Inpainter
@@ -113,25 +133,34 @@ def _inpainter(settings_dict):
 
     settings = BenchSettings(**settings_dict)
     generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
-    return Inpainter(make_uint8_function(generator), generator=generator)
+    if source == "checkpoint":
+        return Inpainter(make_uint8_function(generator), generator=generator), generator
+    from gi_tf.inference.export import export_generator
+    from gi_tf.models.config import ModelConfig
+
+    path = export_generator(generator, ModelConfig(use_attention=generator.use_attention),
+                            tempfile.mkdtemp(prefix="gi_bench_export_"), max_request_gb=None)
+    return Inpainter.load(path), generator
 
 
 def _path(generator, holes, window):
-    """What ``window`` makes the Inpainter run, and the analytic FLOPs of that."""
-    from gi_tf.benchmarks.flops import generator_flops
-    from gi_tf.benchmarks.memory import chunk_count
-    from gi_tf.inference import windowed
-    from gi_tf.inference.preprocessing import padded_size
+    """What ``window`` makes the pipeline run: ``(description, FLOPs, estimated bytes)``."""
+    import numpy as np
 
-    the_plan = windowed.choose_plan(generator, holes, window)
-    if the_plan is not None:
-        share = the_plan.windowed_flops / the_plan.full_flops
-        return (f"windowed: {len(the_plan.windows)} window(s), {share:.0%} of the full FLOPs",
-                the_plan.windowed_flops)
+    from gi_tf.benchmarks.memory import chunk_count
+    from gi_tf.inference.preprocessing import padded_size
+    from gi_tf.inference.preprocessing import plan_costs
+
+    mask = holes[None, ..., None].astype(np.uint8) * np.uint8(255)
+    cost = {k: float(np.asarray(v)[0]) for k, v in plan_costs(generator, mask, window).items()}
+    if cost["windowed"]:
+        share = cost["windowed_flops"] / cost["whole_flops"]
+        return (f"windowed: {int(cost['windows'])} window(s), {share:.0%} of the full FLOPs",
+                cost["flops"], cost["peak_bytes"])
     height, width = (padded_size(n) for n in holes.shape)
     chunks = chunk_count(height, width, generator.attention_chunk_elements or 2**62)
     path = "whole image" + (f", attention in {chunks} chunks" if chunks > 1 else "")
-    return path, generator_flops(generator, 1, height, width)["total"]
+    return path, cost["flops"], cost["peak_bytes"]
 
 
 def measure(request):
@@ -143,7 +172,8 @@ def measure(request):
     from gi_tf.benchmarks.memory import _PeakMeter
 
     settings = request["settings"]
-    inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True))
+    inpainter, generator = _cached_inpainter(json.dumps(settings, sort_keys=True),
+                                             request.get("source", "checkpoint"))
     height, width, window = request["height"], request["width"], request["window"]
     holes = make_holes(tuple(request["mask"]), height, width, settings["seed"])
     image = np.round((smooth_test_image(1, height, width, settings["seed"]) + 1) * 127.5)
@@ -151,9 +181,9 @@ def measure(request):
     warm = np.zeros((WARMUP_SIZE, WARMUP_SIZE, 3), np.uint8)
     warm_holes = np.zeros((WARMUP_SIZE, WARMUP_SIZE), bool)
     warm_holes[16:32, 16:32] = True
-    for mode in ("off", "on"):  # trace the whole-image graph; first windowed call
+    for mode in ("off", "on"):  # the first calls of both paths (graph optimisation)
         inpainter.inpaint(warm, warm_holes, window=mode)
-    path, flops = _path(inpainter.generator, holes[0], window)
+    path, flops, estimate = _path(generator, holes[0], window)
     meter = _PeakMeter(bool(tf.config.list_logical_devices("GPU")))
     times, peak = [], None
     budget = time.perf_counter()
@@ -165,7 +195,8 @@ def measure(request):
         times.append(time.perf_counter() - start)
         if peak is None:
             peak = meter.peak()
-    return {"path": path, "flops": flops, "seconds": float(np.median(times)),
+    return {"path": path, "flops": flops, "estimate_bytes": estimate,
+            "seconds": float(np.median(times)),
             "calls": len(times), "peak_bytes": peak, "process_bytes": _peak_resident_bytes(),
             "hole_fraction": float(holes.mean())}
 
@@ -176,20 +207,27 @@ def exactness(request):
 
     from gi_tf.inference import windowed
 
+    import tensorflow as tf
+
+    from gi_tf.inference.windowed import plan as plan_lib
+    from gi_tf.inference.windowed import run as windowed_run
+
     settings = request["settings"]
-    inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True))
-    generator = inpainter.generator
+    inpainter, generator = _cached_inpainter(json.dumps(settings, sort_keys=True), "checkpoint")
     height, width = request["height"], request["width"]
     holes = make_holes(tuple(request["mask"]), height, width, settings["seed"])
     images = np.round((smooth_test_image(2, height, width, settings["seed"]) + 1) * 127.5)
     images = images.astype(np.uint8)
     float_images = images.astype(np.float32) / 127.5 - 1.0
+    windowed = tf.function(lambda image, holes: windowed_run.run_network(
+        generator, image, holes, "on")[0])
     max_abs = 0.0
     for image, hole in zip(float_images, holes):
         hole_f = hole[None, ..., None].astype(np.float32)
         _, full, _ = generator(image[None], hole_f)
-        refined, _ = windowed.refine(generator, image[None], hole_f)
-        max_abs = max(max_abs, float(np.abs(refined[0][hole] - np.asarray(full)[0][hole]).max()))
+        refined = windowed(image[None], hole_f)
+        max_abs = max(max_abs, float(np.abs(np.asarray(refined)[0][hole]
+                                            - np.asarray(full)[0][hole]).max()))
     start = time.perf_counter()
     full_u8 = inpainter.inpaint(images, holes, window="off")
     full_s = time.perf_counter() - start
@@ -198,7 +236,8 @@ def exactness(request):
     win_s = time.perf_counter() - start
     levels = int(np.abs(win_u8.astype(int) - full_u8).max())
     known_exact = bool(np.array_equal(win_u8[~holes], images[~holes]))
-    windows = [len(windowed.plan(generator, h).windows) for h in holes]
+    windows = [int(tf.shape(plan_lib.make_plan(generator, tf.constant(h)).windows.hole)[0])
+               for h in holes]
     return {"max_abs": max_abs, "max_levels": levels, "known_exact": known_exact,
             "full_seconds": full_s, "windowed_seconds": win_s, "windows": windows,
             "hole_fraction": float(holes.mean())}
@@ -234,11 +273,12 @@ def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     gflops = context.get("matmul_gflops")
     fresh = not settings.quick  # --quick: in this process (a smoke test of the code paths)
-    unit = None
-    for name, height, width, mask, window, goal in cases(settings.quick):
+    units = {}
+    for name, height, width, mask, window, goal, source in cases(settings.quick):
         request = {"settings": dataclasses.asdict(settings), "height": height, "width": width,
                    "mask": list(mask), "window": window, "repeats": settings.repeats,
-                   "max_seconds": settings.max_seconds}
+                   "max_seconds": settings.max_seconds, "source": source}
+        unit = units.get(source)
         row = {"case": name, "image": f"{width}x{height}", "goal": goal}
         try:
             if name == "exactness":
@@ -260,19 +300,25 @@ def run(settings, context):
             row["error"] = error_text(exc)
             section.rows.append(row)
             continue
-        if name == "unit":
-            unit = result["seconds"]
+        if name.endswith("unit"):
+            unit = units[source] = result["seconds"]
         floor = result["flops"] / (gflops * 1e9) if gflops else None
         row.update({"holes": _holes_text(mask, result["hole_fraction"]), "path": result["path"],
                     "seconds": result["seconds"],
                     "vs_unit": result["seconds"] / unit if unit else None,
                     "floor_s": floor, "vs_floor": result["seconds"] / floor if floor else None,
                     "peak_mb": result["peak_bytes"] / 2**20,
+                    "est_mb": result["estimate_bytes"] / 2**20,
+                    "est/peak": (result["estimate_bytes"] / result["peak_bytes"]
+                                 if result["peak_bytes"] else None),
                     "process_mb": result["process_bytes"] / 2**20,
                     "check": f"{result['calls']} timed call(s)"})
         section.rows.append(row)
-    section.notes.append("vs_unit = seconds / the unit row's seconds (same run); floor_s = "
-                         "analytic FLOPs / the yardstick's float32 matmul rate")
+    section.notes.append("vs_unit = seconds / the unit row's seconds (same run; sm_* rows: "
+                         "sm_unit's); floor_s = analytic FLOPs of the path taken / the "
+                         "yardstick's float32 matmul rate")
+    section.notes.append("est_mb = the plan's estimate of the request's peak working memory "
+                         "(what gi-export --max_request_gb bounds)")
     section.notes.append("peak_mb = peak memory of the first timed call over the memory "
                          "before it; process_mb = the process's peak (model, TF runtime)")
     if not fresh:

@@ -27,6 +27,7 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=FLAGS):
     """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
     from gi_tf.app.logic import DEFAULT_MAX_PIXELS
+    from gi_tf.app.logic import DEFAULT_MAX_REQUEST_GB
     from gi_tf.app.logic import DEFAULT_MAX_SIDE
     from gi_tf.app.model import QUICKSTART_DIR
 
@@ -45,10 +46,16 @@ def define_flags(flag_values=FLAGS):
     flags.DEFINE_integer("port", 7860, "Port to serve on.", lower_bound=1, upper_bound=65535,
                          flag_values=flag_values)
     flags.DEFINE_integer(
-        "max_side", DEFAULT_MAX_SIDE,
+        "max_side", None,
         "Longest side the network processes; larger images (or hole windows) are "
-        "downscaled and the filled hole pasted back at full size. 0 = no limit.",
+        "downscaled and the filled hole pasted back at full size. 0 = no limit. Default: "
+        f"full resolution when the model's plan estimates the request within "
+        f"--max_request_gb, else {DEFAULT_MAX_SIDE} (the page says so).",
         lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_float(
+        "max_request_gb", DEFAULT_MAX_REQUEST_GB,
+        "Memory budget (GB) of one full-resolution request under the default --max_side.",
+        lower_bound=0.001, flag_values=flag_values)
     flags.DEFINE_integer(
         "crop_to_hole", 0,
         "If > 0, process only the hole's bounding box grown by this margin in pixels.",
@@ -59,23 +66,26 @@ def define_flags(flag_values=FLAGS):
         lower_bound=1, flag_values=flag_values)
     flags.DEFINE_enum(
         "window", "auto", list(WINDOW_MODES),
-        "Exact windowed path for checkpoints (same result, computed only where it reaches "
-        "the hole): auto = when it saves work, on, off.", flag_values=flag_values)
+        "Exact windowed path (same result, computed only where it reaches the hole): "
+        "auto = when it saves work, on, off.", flag_values=flag_values)
     flags.DEFINE_integer(
         "attention_chunk_elements", None,
         "Bound on the attention's score entries held at once, for checkpoints and the "
         "untrained fallback (results are unchanged). Default: gi_tf.inference.inpainter's.",
         lower_bound=1, flag_values=flag_values)
     flags.register_validator(
-        "max_side", lambda side: side == 0 or side >= 8,
+        "max_side", lambda side: side is None or side == 0 or side >= 8,
         "--max_side must be 0 (no limit) or at least 8", flag_values=flag_values)
 
 
 def app_config(flag_values=FLAGS):
     """The :class:`gi_tf.app.logic.AppConfig` the flags describe."""
+    from gi_tf.app.logic import AUTO
     from gi_tf.app.logic import AppConfig
 
-    return AppConfig(max_side=flag_values.max_side or None,
+    side = flag_values.max_side
+    return AppConfig(max_side=AUTO if side is None else side or None,
+                     max_request_gb=flag_values.max_request_gb,
                      crop_to_hole=flag_values.crop_to_hole,
                      max_pixels=flag_values.max_pixels,
                      window=flag_values.window).validate()

@@ -15,8 +15,10 @@ Usage::
     gi-inpaint --model=runs/places2 --image=painted.png --mask_color=#FF00FF --output=out.png
 
 ``--model`` is an exported SavedModel (a version directory or an export base) or a gi_tf
-checkpoint (prefix or directory). Large photos: with a checkpoint, the network runs only
-where it reaches the hole (``--window=auto``, exact: the same result as the whole image);
+checkpoint (prefix or directory). Large photos: the network runs only where it reaches the
+hole (``--window=auto``, exact: the same result as the whole image; in the SavedModel's
+graph too); ``--plan`` prints, per image, the path chosen, its FLOPs, the estimated peak
+memory and time, without running the network;
 ``--max_side=1024`` inpaints a downscaled copy and pastes the upscaled hole back;
 ``--crop_to_hole=256`` processes only the hole's bounding box grown by 256 px (both change
 the result). ``--policy=crop`` reproduces the original test.py (the
@@ -73,11 +75,14 @@ def define_flags(flag_values=FLAGS):
                          "grown by this many pixels of context.", lower_bound=0,
                          flag_values=flag_values)
     flags.DEFINE_enum("window", "auto", list(WINDOW_MODES),
-                      "Exact windowed path (checkpoints): compute the network only where it "
-                      "reaches the hole, with the whole image as the attention's background; "
-                      "same result. auto: when it saves work; on: always; off: the whole image "
-                      "through the network (also what a SavedModel runs).",
-                      flag_values=flag_values)
+                      "Exact windowed path: compute the network only where it reaches the "
+                      "hole, with the whole image as the attention's background; same result. "
+                      "auto: when it saves work; on: always; off: the whole image through the "
+                      "network.", flag_values=flag_values)
+    flags.DEFINE_bool("plan", False, "Print, per image, the path the model would take (windowed "
+                      "or whole image), its FLOPs, the estimated peak memory and time (from "
+                      "this machine's float32 matmul rate), without running the network or "
+                      "writing anything.", flag_values=flag_values)
     flags.DEFINE_integer("attention_chunk_elements", DEFAULT_ATTENTION_CHUNK_ELEMENTS,
                          "Checkpoints only: bound on the attention's score entries held at "
                          "once (bounded memory for large images, same results); 0 = never "
@@ -229,6 +234,43 @@ def run_jobs(jobs, get_inpainter, options):
     return results
 
 
+def _gigabytes(n):
+    return f"{n / 1e9:.2f} GB"
+
+
+def print_plans(jobs, get_inpainter, options):
+    """``--plan``: one line per job with the path, FLOPs, memory and time estimates."""
+    from gi_tf.benchmarks.yardstick import matmul_gflops
+    from gi_tf.inference import file_jobs
+
+    inpainter = get_inpainter()
+    _, gflops = matmul_gflops(1024, "float32", repeats=5, max_seconds=5.0)
+    failed = 0
+    for job in jobs:
+        try:
+            loaded = file_jobs.load_job(job, options)
+            if not loaded.holes.any():
+                print(f"{job.image}: no hole; the output would be the input unchanged")
+                continue
+            cost = inpainter.plan(loaded.image.shape, loaded.holes, options.window)
+        except (OSError, ValueError) as err:
+            failed += 1
+            print(f"gi-inpaint: error: {job.image}: {err}", file=sys.stderr)
+            continue
+        height, width = loaded.image.shape[:2]
+        path = (f"windowed path, {cost['windows']} window(s)" if cost["windowed"]
+                else "whole image")
+        print(f"{job.image} ({width}x{height}, {int(loaded.holes.sum()):,} hole pixels): "
+              f"{path}; {cost['flops'] / 1e9:,.1f} GFLOP ({cost['flops'] / cost['whole_flops']:.0%} "
+              f"of the whole image's {cost['whole_flops'] / 1e9:,.1f}); estimated peak memory "
+              f"{_gigabytes(cost['peak_bytes'])}; estimated {cost['flops'] / (gflops * 1e9):.1f} s "
+              f"(float32 matmul here: {gflops:.0f} GFLOP/s)")
+    if options.max_side or options.crop_to_hole:
+        print("note: the plan describes the image as given; --max_side / --crop_to_hole "
+              "shrink what the network sees")
+    return 1 if failed else 0
+
+
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
@@ -251,6 +293,11 @@ def main(argv, flag_values=FLAGS):
     get_inpainter = LazyInpainter(flag_values.model,
                                   flag_values.attention_chunk_elements or None,
                                   max_pixels=options.max_pixels)
+    if flag_values.plan:
+        try:
+            return print_plans(jobs, get_inpainter, options)
+        except ModelLoadError as err:
+            raise SystemExit(f"gi-inpaint: error: {err}") from err
     try:
         results = run_jobs(jobs, get_inpainter, options)
     except ModelLoadError as err:

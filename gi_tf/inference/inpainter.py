@@ -157,6 +157,7 @@ class Inpainter:
                                                      window=mode)
                 return made[mode]
         self._window_fns = window_fns
+        self._plan_fn = None
         self.saved_model = saved_model
         self.generator = generator
         self.model_config = model_config
@@ -258,6 +259,41 @@ class Inpainter:
             return cls.load(path, max_pixels=max_pixels)
         return cls.from_checkpoint(path, attention_chunk_elements=attention_chunk_elements,
                                    max_pixels=max_pixels, max_request_gb=max_request_gb)
+
+    def plan(self, image_shape, mask, window="auto"):
+        """What :meth:`inpaint` would compute, without running the network.
+
+        Args:
+            image_shape: the image's ``(H, W)`` (checked against the mask).
+            mask: as :meth:`inpaint` takes it (one image).
+            window: ``"auto"``, ``"on"`` or ``"off"``.
+
+        Returns:
+            dict: ``windowed`` (bool: the path taken), ``windows`` (int), ``flops`` (of
+            that path), ``peak_bytes`` (its estimated peak working memory), and both paths'
+            ``windowed_flops`` / ``whole_flops``.
+        """
+        import tensorflow as tf
+
+        if window not in WINDOW_MODES:
+            raise ValueError(f"window must be one of {WINDOW_MODES}; got {window!r}")
+        height, width = image_shape[:2]
+        _, holes, _ = as_batch(np.zeros((height, width, 3), np.uint8), mask)
+        mask = holes[..., None].astype(np.uint8) * np.uint8(255)
+        if self.saved_model is not None:
+            if "plan" not in self.saved_model.signatures:
+                raise ValueError("this SavedModel was exported before the plan was in the "
+                                 "graph (no 'plan' signature); export it again with gi-export")
+            out = self.saved_model.signatures["plan"](mask=tf.constant(mask),
+                                                      window=tf.constant(window))
+        else:
+            if self._plan_fn is None:
+                from gi_tf.inference.preprocessing import plan_costs
+
+                generator = self.generator
+                self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w))
+            out = self._plan_fn(tf.constant(mask), tf.constant(window))
+        return {key: np.asarray(value)[0].item() for key, value in out.items()}
 
     def _serve(self, window):
         """The serving function of a window mode (ValueError if this model lacks it)."""

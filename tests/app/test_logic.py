@@ -253,3 +253,34 @@ def test_real_inpainter_with_a_small_working_size(untrained_inpainter):
     holes = layer[..., 3] > 0
     np.testing.assert_array_equal(outcome.result[~holes], rgb[~holes])
     assert "32x24 copy" in outcome.status
+
+
+class PlanningInpainter(FakeInpainter):
+    """A fake whose plan estimates ``peak_bytes`` for any request."""
+
+    def __init__(self, peak_bytes):
+        super().__init__()
+        self.peak_bytes = peak_bytes
+
+    def plan(self, shape, holes, window="auto"):
+        return {"peak_bytes": self.peak_bytes, "windowed": True, "windows": 1}
+
+
+@pytest.mark.parametrize("peak_gb,side", [(1.0, None), (9.0, logic.DEFAULT_MAX_SIDE)])
+def test_default_max_side_comes_from_the_plan(peak_gb, side):
+    # A 1200x2000 photo: full resolution when the plan fits the budget, else the 1024 copy
+    # and a sentence saying why.
+    image = np.zeros((1200, 2000, 3), np.uint8)
+    holes = np.zeros((1200, 2000), bool)
+    holes[100:200, 100:200] = True
+    fake = PlanningInpainter(peak_gb * 1e9)
+    config, notes = logic.resolve_max_side(fake, image, holes, AppConfig(max_request_gb=4.0))
+    assert config.max_side == side
+    if side is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and "1024x614" in notes[0] and "9.0 GB" in notes[0]
+        assert "4 GB" in notes[0]
+    small, notes = logic.resolve_max_side(fake, image[:500, :500], holes[:500, :500],
+                                          AppConfig())
+    assert small.max_side is None and notes == []  # small photos never ask the plan

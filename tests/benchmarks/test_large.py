@@ -11,10 +11,13 @@ def test_registered_and_the_unit_comes_first():
     assert "large" in SECTION_ORDER
     for quick in (True, False):
         names = [case[0] for case in large.cases(quick)]
-        assert names == ["unit", "hd_hole", "12mp_hole", "hd_strokes", "exactness"]
+        assert names[:5] == ["unit", "hd_hole", "12mp_hole", "hd_strokes", "exactness"]
+        assert names[5] == "sm_unit" and all(name.startswith("sm_") for name in names[5:])
     full = {case[0]: case for case in large.cases(False)}
     assert full["unit"][1:3] == (512, 512) and full["unit"][4] == "off"
     assert full["12mp_hole"][1:4] == (3000, 4000, ("box", 512))
+    assert full["sm_12mp_hole"][1:4] == (3000, 4000, ("box", 512))
+    assert {case[6] for case in large.cases(False)} == {"checkpoint", "saved_model"}
 
 
 def test_masks():
@@ -32,10 +35,13 @@ def test_quick_section_reports_every_case():
     context = {"matmul_gflops": 10.0}
     section = large.run(common.BenchSettings(quick=True, repeats=1), context)
     rows = {row["case"]: row for row in section.rows}
-    assert list(rows) == ["unit", "hd_hole", "12mp_hole", "hd_strokes", "exactness"]
+    assert list(rows) == ["unit", "hd_hole", "12mp_hole", "hd_strokes", "exactness",
+                          "sm_unit", "sm_hd_hole"]
     assert all("error" not in row for row in section.rows), section.rows
     assert rows["unit"]["vs_unit"] == 1.0 and rows["unit"]["path"] == "whole image"
     assert rows["hd_hole"]["path"].startswith("windowed")
+    assert rows["sm_hd_hole"]["path"].startswith("windowed") and rows["sm_unit"]["vs_unit"] == 1.0
+    assert rows["sm_hd_hole"]["est_mb"] > 0
     assert rows["hd_strokes"]["path"].startswith("whole image")
     for name in ("unit", "hd_hole", "12mp_hole", "hd_strokes"):
         assert rows[name]["seconds"] > 0 and rows[name]["floor_s"] > 0

@@ -308,3 +308,25 @@ def test_default_chunk_bound_is_the_librarys():
     inpaint_cli.define_flags(flag_values)
     assert flag_values["attention_chunk_elements"].default == \
         inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+
+def test_plan_prints_path_cost_and_estimates_without_writing(shared_inpainter, tmp_path, capsys):
+    # A wide photo with a small hole: the windowed path; nothing is written.
+    image = _write(tmp_path / "wide.png", _photo(7, 48, 480))
+    mask = np.zeros((48, 480), np.uint8)
+    mask[10:30, 400:430] = 255
+    mask_path = _write(tmp_path / "wide_mask.png", mask)
+    output = tmp_path / "out.png"
+    options = file_jobs.InpaintOptions()
+    jobs = [file_jobs.Job(image, mask_path, str(output))]
+    assert inpaint_cli.print_plans(jobs, lambda: shared_inpainter, options) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"wide\.png \(480x48, 600 hole pixels\): windowed path, 1 window\(s\); "
+                      r"([\d.,]+) GFLOP \((\d+)% of the whole image's ([\d.,]+)\); estimated peak "
+                      r"memory ([\d.]+) GB; estimated ([\d.]+) s", out)
+    assert match, out
+    assert 0 < int(match.group(2)) < 80
+    assert not output.exists()
+    whole = inpaint_cli.print_plans(
+        jobs, lambda: shared_inpainter, file_jobs.InpaintOptions(window="off"))
+    assert whole == 0 and "whole image; " in capsys.readouterr().out

@@ -98,6 +98,7 @@ def test_tf_serving_layout_written_atomically(export_base, checkpoint, served):
         info = json.load(f)
     assert info["source_checkpoint"] == checkpoint and info["version"] == 1
     assert info["attention_chunk_elements"] == CHUNK_ELEMENTS
+    assert info["max_request_gb"] == export.DEFAULT_MAX_REQUEST_GB
     assert export.next_version(export_base) == 2
 
 
@@ -242,6 +243,59 @@ def test_inpainter_load_agrees_with_from_checkpoint_pipeline(served, generator):
     _assert_close_uint8(result, expected["inpainted"][0])
     _assert_close_uint8(attention, expected["attention"][0])
     assert served.generator is None
+
+
+def _wide_case():
+    """A 40x320 image with two far-apart holes (one at the border) and one with a hole in a
+    corner: the windowed path in the graph (two windows, one window)."""
+    rng = np.random.default_rng(9)
+    image = rng.integers(0, 256, (2, 40, 320, 3), dtype=np.uint8)
+    holes = np.zeros((2, 40, 320), bool)
+    holes[0, 8:20, 10:30] = True
+    holes[0, 24:40, 290:320] = True
+    holes[1, 0:10, 0:14] = True
+    return image, holes
+
+
+def test_signatures_take_the_windowed_path_and_agree_everywhere(served, signatures, checkpoint):
+    image, holes = _wide_case()
+    mask = holes[..., None].astype(np.uint8) * np.uint8(255)
+    plan = signatures["plan"](mask=tf.constant(mask), window=tf.constant("auto"))
+    assert plan["windowed"].numpy().tolist() == [True, True]
+    assert plan["windows"].numpy().tolist() == [2, 1]
+    assert (plan["flops"].numpy() < plan["whole_flops"].numpy()).all()
+    assert (plan["peak_bytes"].numpy() > 0).all()
+    default = signatures["serving_default"](image=tf.constant(image), mask=tf.constant(mask))
+    default = default["inpainted"].numpy()
+    loaded = served.inpaint(image, holes)
+    checkpointed = Inpainter.from_checkpoint(checkpoint, attention_chunk_elements=CHUNK_ELEMENTS)
+    # One graph everywhere: TF Serving's signature, the reloaded model and the checkpoint.
+    np.testing.assert_array_equal(loaded, default)
+    np.testing.assert_array_equal(checkpointed.inpaint(image, holes), default)
+    whole = served.inpaint(image, holes, window="off")
+    assert np.abs(whole.astype(int) - default).max() <= 1
+    np.testing.assert_array_equal(default[~holes], image[~holes])
+    np.testing.assert_array_equal(served.inpaint(image, holes, window="on"), default)
+    assert served.plan(image.shape[1:3], holes[1])["windows"] == 1
+
+
+def test_inpaint_encoded_windows_each_instance_of_its_own_size(signatures):
+    image, holes = _wide_case()
+    small = image[1, :24, :100]
+    small_holes = np.zeros((24, 100), bool)
+    small_holes[4:12, 60:80] = True
+    pairs = [(image[0], holes[0]), (small, small_holes)]
+    out = signatures["inpaint_encoded"](
+        image_bytes=tf.constant([_png(im) for im, _ in pairs]),
+        mask_bytes=tf.constant([_png(np.repeat(h[..., None] * np.uint8(255), 3, -1))
+                                for _, h in pairs]))
+    for data, (im, h) in zip(out["inpainted_bytes"].numpy(), pairs):
+        result = _decode_png(data)
+        whole = signatures["serving_window"](
+            image=tf.constant(im[None]), mask=tf.constant(h[None, ..., None] * np.uint8(255)),
+            window=tf.constant("off"))["inpainted"].numpy()[0]
+        assert result.shape == im.shape and np.abs(result.astype(int) - whole).max() <= 1
+        np.testing.assert_array_equal(result[~h], im[~h])
 
 
 def test_grpc_client_against_an_in_process_prediction_service(signatures):

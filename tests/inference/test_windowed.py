@@ -2,6 +2,8 @@
 
 The windowed path must give the full generator's refined output on every hole pixel
 (float32 within 1e-4; through the uint8 pipeline within one level, known pixels exact).
+It runs in the graph (planned from the mask inside it); the tests call it through one
+``tf.function`` per generator, as the SavedModel and ``Inpainter`` do.
 Images are small but wider than the receptive fields where a test needs real windows.
 """
 
@@ -9,9 +11,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.inference import windowed
 from gi_tf.inference.inpainter import Inpainter
 from gi_tf.inference.preprocessing import make_uint8_function
+from gi_tf.inference.windowed import attention as attention_lib
+from gi_tf.inference.windowed import geometry
+from gi_tf.inference.windowed import plan as plan_lib
+from gi_tf.inference.windowed import run
 from gi_tf.layers import ContextualAttention
 from gi_tf.layers import attention_patches as patches_lib
 from gi_tf.models import build_generator
@@ -37,22 +42,41 @@ def _holes(height, width, boxes):
     return holes
 
 
+_WINDOWED = {}
+
+
+def windowed_network(generator, block_elements=None):
+    """One traced ``(image, holes) -> (refined, offsets)`` per generator and band size."""
+    key = (id(generator), block_elements)
+    if key not in _WINDOWED:
+        _WINDOWED[key] = tf.function(lambda image, holes: run.run_network(
+            generator, image, holes, "on", block_elements=block_elements))
+    return _WINDOWED[key]
+
+
+def make_plan(generator, holes):
+    return plan_lib.make_plan(generator, tf.constant(holes))
+
+
 def assert_windowed_equals_full(generator, height, width, boxes, block_elements=None,
                                 windows=None):
     image, holes = _image(height, width), _holes(height, width, boxes)
     _, full, full_offsets = generator(image, holes)
-    the_plan = windowed.plan(generator, holes[0, :, :, 0] > 0.5)
+    plan = make_plan(generator, holes[0, :, :, 0] > 0.5)
     if windows is not None:
-        assert len(the_plan.windows) == windows
-    refined, offsets = windowed.refine(generator, image, holes, the_plan, block_elements)
+        assert int(tf.shape(plan.windows.hole)[0]) == windows
+    refined, offsets = windowed_network(generator, block_elements)(image, holes)
     inside = holes[0, :, :, 0] > 0.5
-    np.testing.assert_allclose(refined[0][inside], np.asarray(full)[0][inside], atol=1e-4)
-    if the_plan.positions is not None:
+    np.testing.assert_allclose(np.asarray(refined)[0][inside], np.asarray(full)[0][inside],
+                               atol=1e-4)
+    positions = plan.positions.numpy()
+    if generator.use_attention:
+        assert len(positions)
         grid_w = width // 8
-        rows, cols = the_plan.positions // grid_w, the_plan.positions % grid_w
-        np.testing.assert_array_equal(offsets[0, rows, cols],
+        rows, cols = positions // grid_w, positions % grid_w
+        np.testing.assert_array_equal(np.asarray(offsets)[0, rows, cols],
                                       np.asarray(full_offsets)[0, rows, cols])
-    return the_plan
+    return plan
 
 
 # -- receptive fields -----------------------------------------------------------------------
@@ -90,9 +114,9 @@ STACK_CASES = [
 def test_receptive_fields_match_brute_force(name, channels, columns):
     # Perturb one input column of a thin image and see which output columns change;
     # the derived ranges (stack_ranges, from the layer table) must name exactly those.
-    specs = windowed.STACKS[name]
+    specs = geometry.STACKS[name]
     layers = _positive_float64_stack(specs, channels, seed=len(name))
-    ops = windowed.stack_ops(specs)
+    ops = geometry.stack_ops(specs)
     rows = 8
     x = np.random.default_rng(0).uniform(0.0, 1.0, (1, rows, columns, channels))
 
@@ -103,20 +127,20 @@ def test_receptive_fields_match_brute_force(name, channels, columns):
 
     base = run(x)
     out_columns = base.shape[2]
-    assert out_columns == windowed.stack_sizes(ops, columns)[-1]
+    assert out_columns == geometry.stack_sizes(ops, columns)[-1]
     for col in sorted({0, 1, 2, 3, 5, 7, columns // 2 - 1, columns // 2, columns // 2 + 3,
                        columns - 2, columns - 1}):
         bumped = x.copy()
         bumped[:, :, col] += 1.0
         changed = np.flatnonzero((run(bumped) != base).any(axis=(0, 1, 3)))
         predicted = [o for o in range(out_columns)
-                     if windowed.stack_ranges(ops, columns, o, o + 1)[0][0] <= col
-                     < windowed.stack_ranges(ops, columns, o, o + 1)[0][1]]
+                     if geometry.stack_ranges(ops, columns, o, o + 1)[0][0] <= col
+                     < geometry.stack_ranges(ops, columns, o, o + 1)[0][1]]
         np.testing.assert_array_equal(changed, predicted, err_msg=f"{name}, column {col}")
 
 
 def test_receptive_field_summary():
-    fields = windowed.generator_receptive_fields()
+    fields = geometry.generator_receptive_fields()
     # The coarse network's dilated convolutions reach about 150 px each way.
     assert fields["coarse"]["scale"] == 1.0
     assert 140 <= fields["coarse"]["before"] <= 160
@@ -130,7 +154,7 @@ def test_fold_cells_cover_exactly_the_pasting_cells():
     rate, cells = 2, 10
     for lo in range(2 * cells):
         for hi in range(lo + 1, min(lo + 5, 2 * cells) + 1):
-            first, stop = windowed.fold_cells(lo, hi, rate, cells)
+            first, stop = geometry.fold_cells(lo, hi, rate, cells)
             # Cell i pastes onto feature rows 2i-1 .. 2i+2 (SAME transposed convolution).
             want = [i for i in range(cells) if any(2 * i - 1 <= r <= 2 * i + 2
                                                    for r in range(lo, hi))]
@@ -159,13 +183,29 @@ def test_two_holes_far_apart_get_two_windows(generator):
 
 
 def test_close_holes_share_a_window(generator):
-    the_plan = windowed.plan(generator, _holes(48, 512, [(8, 16, 20, 30),
-                                                         (8, 16, 60, 70)])[0, :, :, 0] > 0)
-    assert len(the_plan.windows) == 1
-    assert the_plan.windows[0].hole == ((8, 16), (20, 70))
+    plan = make_plan(generator, _holes(48, 512, [(8, 16, 20, 30),
+                                                  (8, 16, 60, 70)])[0, :, :, 0] > 0)
+    # One window: the bounding box of both holes on the 8-px cell grid.
+    np.testing.assert_array_equal(plan.windows.hole.numpy(), [[[8, 16], [16, 72]]])
 
 
-@pytest.mark.parametrize("block_elements", [1, 300, 3000])
+def test_many_components_become_one_window(generator):
+    holes = np.zeros((64, 64), bool)
+    holes[4::16, 4::16] = True  # 16 one-pixel holes, in cells that do not touch
+    rects = plan_lib.window_rects(tf.constant(holes), reach=0, max_components=10)
+    np.testing.assert_array_equal(rects.numpy(), [[0, 56, 0, 56]])
+    rects = plan_lib.window_rects(tf.constant(holes), reach=0).numpy()
+    assert len(rects) == 16 and ((rects[:, 1] - rects[:, 0]) == 8).all()
+    # Grown by a reach of 8 px (one cell each way), the cells touch: one window.
+    assert plan_lib.window_rects(tf.constant(holes), reach=8).shape[0] == 1
+
+
+def test_no_hole_no_window(generator):
+    plan = make_plan(generator, np.zeros((32, 48), bool))
+    assert plan.windows.hole.shape[0] == 0 and plan.positions.shape[0] == 0
+
+
+@pytest.mark.parametrize("block_elements", [1, 3000])
 def test_background_bands_give_the_same_result(generator, block_elements):
     # Bands of 1..n background rows, with the first/last band's wrap-around rows, and
     # (block_elements=1) bands whose patches all touch the hole, skipped.
@@ -185,49 +225,77 @@ def test_generator_without_attention():
 # -- the attention at some positions --------------------------------------------------------
 
 
-@pytest.mark.parametrize("height,width,block_elements", [(12, 10, None), (12, 10, 1),
-                                                         (2, 16, 7), (16, 12, 40)])
-def test_attend_positions_matches_the_layer(height, width, block_elements):
+@pytest.mark.parametrize("height,width,block_elements,fuse", [
+    (12, 10, None, True), (12, 10, 1, True), (2, 16, 7, True), (16, 12, 40, True),
+    (12, 10, 50, False)])
+def test_attend_positions_matches_the_layer(height, width, block_elements, fuse):
     # Feature maps of 2*height x 2*width (rate 2); positions = a rectangle of grid cells.
     rng = np.random.default_rng(height)
     features = rng.uniform(0, 1, (1, 2 * height, 2 * width, 4)).astype("float32")
     holes = np.zeros((1, 2 * height, 2 * width, 1), "float32")
     holes[0, height // 2:height + 1, 3:2 * width - 3] = 1.0
-    layer = ContextualAttention(rate=2)
+    layer = ContextualAttention(rate=2, fuse=fuse)
     y_full, offsets = layer(features, features, holes)
     from gi_tf.layers.resizing import resize_nearest_align_corners
 
     b_small = resize_nearest_align_corners(tf.constant(features), height, width)
     holes_small = resize_nearest_align_corners(tf.constant(holes), height, width)
-    valid = patches_lib.hole_free_patches(holes_small, 3).numpy()[0] > 0.5
+    valid = patches_lib.hole_free_patches(holes_small, 3)[0] > 0.5
     cells = ((0, height), (1, width - 1))
     positions = (np.arange(*cells[0])[:, None] * width + np.arange(*cells[1])).ravel()
-    plan, pasted, best = windowed.attend_positions(layer, b_small, features, valid, positions,
-                                                   block_elements)
-    np.testing.assert_array_equal(plan.positions, positions)
+    pasted, best = attention_lib.attend_positions(
+        layer, b_small[0], tf.constant(features[0]), valid,
+        tf.constant(positions, tf.int32), block_elements)
+    best = best.numpy()
     got_offsets = np.stack([best // width - positions // width,
                             best % width - positions % width], -1)
     np.testing.assert_array_equal(got_offsets,
                                   np.asarray(offsets)[0].reshape(-1, 2)[positions])
-    want = ((0, 2 * height), (3, 2 * width - 3))  # feature columns pasted only by the cells
-    y = windowed._fold(layer, tf.reshape(pasted, (height, width - 2, -1)), cells, want)
-    np.testing.assert_allclose(np.asarray(y)[0],
-                               np.asarray(y_full)[0, :, want[1][0]:want[1][1]], atol=1e-5)
+    # Fold the pasted patches of the cells: feature columns pasted only by them.
+    ni, nj = height, width - 2
+    y = patches_lib.fold_patches(tf.reshape(pasted, (1, ni * nj, -1)), ni * 2, nj * 2, 4, 2)
+    y = np.asarray(y)[0] / 4.0
+    want = y[:, 3 - 2:2 * width - 3 - 2]  # the fold starts at the cells' first column, 2
+    np.testing.assert_allclose(want, np.asarray(y_full)[0, :, 3:2 * width - 3], atol=1e-5)
 
 
-# -- the plan and the Inpainter ----------------------------------------------------------------
+def test_attention_index_neighbours(generator):
+    # A 3x4 grid, one position in the middle: the column-major pass needs the cells above
+    # and below (rows_v), the row-major pass their left and right neighbours (rows_h).
+    index = attention_lib.attention_index(tf.constant([5]), 3, 4)
+    assert index.rows_v.numpy().tolist() == [1, 5, 9]
+    assert index.rows_h.numpy().tolist() == [0, 1, 2, 4, 5, 6, 8, 9, 10]
+
+
+# -- the plan, the auto rule and the Inpainter -------------------------------------------------
 
 
 def test_auto_uses_the_window_only_when_it_saves_work(generator):
     small = np.zeros((256, 1024), bool)
     small[100:140, 500:540] = True
-    assert windowed.plan(generator, small).saves_work
+    assert bool(plan_lib.saves_work(make_plan(generator, small)))
     strokes = np.zeros((256, 1024), bool)
     strokes[::32, :] = True  # lines across the whole image
-    assert not windowed.plan(generator, strokes).saves_work
-    assert windowed.choose_plan(generator, strokes, "auto") is None
-    assert windowed.choose_plan(generator, strokes, "on") is not None
-    assert windowed.choose_plan(generator, small, "off") is None
+    plan = make_plan(generator, strokes)
+    assert not bool(plan_lib.saves_work(plan))
+    holes = tf.constant(strokes[..., None], tf.float32)
+    assert not bool(run.plan_sample(generator, holes, run.WINDOW_CODES["auto"])[1])
+    assert bool(run.plan_sample(generator, holes, run.WINDOW_CODES["on"])[1])
+    holes = tf.constant(small[..., None], tf.float32)
+    assert not bool(run.plan_sample(generator, holes, run.WINDOW_CODES["off"])[1])
+
+
+def test_plan_costs_grow_with_the_hole(generator):
+    def cost(size):
+        holes = np.zeros((512, 768), bool)
+        holes[200:200 + size, 300:300 + size] = True
+        plan = make_plan(generator, holes)
+        return float(plan.windowed_flops), float(plan.windowed_bytes)
+
+    small, large = cost(16), cost(160)
+    assert small[0] < large[0] and small[1] <= large[1]
+    plan = make_plan(generator, np.pad(np.ones((8, 8), bool), ((0, 504), (0, 760))))
+    assert float(plan.windowed_flops) < float(plan.full_flops)
 
 
 def test_inpainter_batch_with_different_holes(generator):
@@ -245,15 +313,26 @@ def test_inpainter_batch_with_different_holes(generator):
     assert np.abs(win.astype(int) - full).max() <= 1
     np.testing.assert_array_equal(win[~holes], image[~holes])
     assert attention.shape == full_attention.shape and attention.dtype == np.uint8
-
-
-def test_window_on_needs_a_checkpoint_model(generator):
-    inpainter = Inpainter(make_uint8_function(generator))  # as a SavedModel: no generator
-    image = np.zeros((16, 16, 3), np.uint8)
-    holes = np.zeros((16, 16), bool)
-    holes[4:8, 4:8] = True
-    with pytest.raises(ValueError, match="from_checkpoint"):
-        inpainter.inpaint(image, holes, window="on")
-    assert inpainter.inpaint(image, holes, window="auto").shape == image.shape
+    # A sample's result does not depend on its batch.
+    np.testing.assert_array_equal(inpainter.inpaint(image[1], holes[1], window="on"), win[1])
     with pytest.raises(ValueError, match="window must be one of"):
         inpainter.inpaint(image, holes, window="sometimes")
+
+
+def test_request_bound_refuses_before_running(generator):
+    fn = make_uint8_function(generator, max_request_bytes=1000.0)
+    image = np.zeros((1, 16, 16, 3), np.uint8)
+    mask = np.zeros((1, 16, 16, 1), np.uint8)
+    mask[:, 4:8, 4:8] = 255
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        fn(image, mask)
+    text = str(raised.value)
+    assert "this request needs an estimated 0.00 GB of working memory" in text
+    assert "more than the bound of this model, 0.00 GB" in text
+    assert "max_request_gb" in text
+
+
+def test_window_on_needs_a_float32_inpaint_generator():
+    with pytest.raises(ValueError, match="window='on'"):
+        run.run_network(lambda image, holes, training=False: None, tf.zeros((1, 8, 8, 3)),
+                        tf.zeros((1, 8, 8, 1)), "on")

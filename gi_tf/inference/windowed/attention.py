@@ -25,7 +25,7 @@ import tensorflow as tf
 from gi_tf.layers import attention_patches as patches_lib
 
 # Score entries of one background band (per buffer; a band holds ~6 such buffers).
-DEFAULT_BLOCK_ELEMENTS = 2**24
+DEFAULT_BLOCK_ELEMENTS = 2**23
 # Buffers of block size alive at once during a band (raw scores, row-major pass, taps,
 # column-major pass, softmax numerators): what the memory estimate counts.
 BAND_BUFFERS = 6

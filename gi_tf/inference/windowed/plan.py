@@ -34,7 +34,7 @@ MAX_COMPONENTS = 64
 # The grid on which holes are grouped into windows (px).
 CELL = 8
 # Bytes of the largest feature map of one attention-encoder strip (pmconv1's output).
-STRIP_BYTES = 2**28
+STRIP_BYTES = 2**26
 
 # Memory model (bytes), calibrated against the measured peak resident memory of the
 # SavedModel path on CPU (docs/benchmarks.md, "Large photos end to end"):
@@ -44,6 +44,8 @@ CONV_BYTES_PER_PIXEL = 600
 # ... per pixel of the whole image held by the pipeline around the network (uint8 and
 # float copies, padding, holes, the pasted result, the attention map) ...
 IMAGE_BYTES_PER_PIXEL = 60
+# ... per pixel of an attention-encoder strip (pmconv1..6: narrower than the stacks above) ...
+ENCODER_BYTES_PER_PIXEL = 300
 # ... and what the chunked whole-image attention keeps per score entry of its chunk
 # (layers/attention_chunked.py: ~8 band-sized buffers).
 CHUNK_BYTES_PER_ENTRY = 32
@@ -258,7 +260,7 @@ def make_plan(generator, holes, chunk_elements=None, block_elements=None):
         strip = tf.minimum(pixels, STRIP_BYTES / (4.0 * 32))
         block = float(block_elements or attention_lib.DEFAULT_BLOCK_ELEMENTS)
         band = tf.minimum(block, tf.cast((score_rows + 1) * length, tf.float32))
-        windowed_bytes += (4.0 * channels * pixels / 16 + CONV_BYTES_PER_PIXEL * strip
+        windowed_bytes += (4.0 * channels * pixels / 16 + ENCODER_BYTES_PER_PIXEL * strip
                            + 4.0 * attention_lib.BAND_BUFFERS * band)
     windowed_bytes = tf.where(tf.shape(rects)[0] > 0, windowed_bytes,
                               IMAGE_BYTES_PER_PIXEL * pixels)

@@ -264,11 +264,11 @@ def check_request(estimate, max_request_bytes):
     """Assert op: the estimated working memory is within ``max_request_bytes`` (None: none)."""
     if max_request_bytes is None:
         return tf.no_op()
-    message = tf.strings.format(
-        "this request needs an estimated {} GB of working memory, more than this model's "
-        "bound of {} GB (gi-export --max_request_gb): send a smaller image, a smaller hole, "
-        "or fewer images per request", [tf.round(estimate / 1e7) / 100,
-                                        round(max_request_bytes / 1e9, 2)])
+    message = tf.strings.join([
+        "this request needs an estimated ", tf.strings.as_string(estimate / 1e9, precision=2),
+        f" GB of working memory, more than the bound of this model, {max_request_bytes / 1e9:.2f}"
+        " GB (gi-export --max_request_gb): send a smaller image, a smaller hole, or fewer "
+        "images per request"])
     return tf.debugging.Assert(estimate <= max_request_bytes, [message])
 
 
