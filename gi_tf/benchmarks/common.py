@@ -47,6 +47,7 @@ class BenchSettings:
         seed: int, seeds inputs and weight initialisation.
         training_cases: str, the training section's cases as ``SIZExBATCH`` items,
             comma-separated (``"256x4"``); empty = the section's default list.
+        large_cases: str, the large section's case names, comma-separated; empty = all.
     """
 
     quick: bool = option(False, "Tiny sizes (smoke test of every code path).")
@@ -61,6 +62,8 @@ class BenchSettings:
     seed: int = option(0, "Seed of the inputs and of random weights.")
     training_cases: str = option("", "Training section cases, SIZExBATCH comma-separated "
                                  "(e.g. 256x4); default: its full list.")
+    large_cases: str = option("", "Large-photo section cases by name, comma-separated (e.g. "
+                              "sm_unit,sm_hd_hole); default: all of them.")
 
     def validate(self):
         if self.repeats < 1:

@@ -121,44 +121,48 @@ def _cached_inpainter(settings_json, source):
 
 
 def _inpainter(settings_dict, source="checkpoint"):
-    """An Inpainter on the bench's generator (trained weights if a checkpoint is given):
-    in memory (``"checkpoint"``, as ``Inpainter.from_checkpoint``) or exported and
-    reloaded (``"saved_model"``, as ``Inpainter.load``)."""
-    import tempfile
-
+    """An Inpainter on the bench's generator (trained weights if a checkpoint is given): in
+    memory (``"checkpoint"``, as ``Inpainter.from_checkpoint``), or a SavedModel directory
+    that :func:`export_for_cases` wrote (reloaded as ``Inpainter.load`` does)."""
     from gi_tf.benchmarks.common import BenchSettings
     from gi_tf.benchmarks.generator import make_generator
     from gi_tf.inference.inpainter import Inpainter
     from gi_tf.inference.preprocessing import make_uint8_function
 
+    if source != "checkpoint":
+        return Inpainter.load(source)
     settings = BenchSettings(**settings_dict)
     generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
-    if source == "checkpoint":
-        return Inpainter(make_uint8_function(generator), generator=generator), generator
+    return Inpainter(make_uint8_function(generator), generator=generator)
+
+
+def export_for_cases(settings):
+    """Export the bench's generator once (the SavedModel rows load it in their process)."""
+    import tempfile
+
+    from gi_tf.benchmarks.generator import make_generator
     from gi_tf.inference.export import export_generator
     from gi_tf.models.config import ModelConfig
 
-    path = export_generator(generator, ModelConfig(use_attention=generator.use_attention),
+    generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
+    return export_generator(generator, ModelConfig(use_attention=generator.use_attention),
                             tempfile.mkdtemp(prefix="gi_bench_export_"), max_request_gb=None)
-    return Inpainter.load(path), generator
 
 
-def _path(generator, holes, window):
+def _path(inpainter, holes, window):
     """What ``window`` makes the pipeline run: ``(description, FLOPs, estimated bytes)``."""
     import numpy as np
 
     from gi_tf.benchmarks.memory import chunk_count
     from gi_tf.inference.preprocessing import padded_size
-    from gi_tf.inference.preprocessing import plan_costs
 
-    mask = holes[None, ..., None].astype(np.uint8) * np.uint8(255)
-    cost = {k: float(np.asarray(v)[0]) for k, v in plan_costs(generator, mask, window).items()}
+    cost = inpainter.plan(holes.shape, holes, window)
     if cost["windowed"]:
         share = cost["windowed_flops"] / cost["whole_flops"]
         return (f"windowed: {int(cost['windows'])} window(s), {share:.0%} of the full FLOPs",
                 cost["flops"], cost["peak_bytes"])
     height, width = (padded_size(n) for n in holes.shape)
-    chunks = chunk_count(height, width, generator.attention_chunk_elements or 2**62)
+    chunks = chunk_count(height, width, request_chunk_elements(inpainter))
     path = "whole image" + (f", attention in {chunks} chunks" if chunks > 1 else "")
     return path, cost["flops"], cost["peak_bytes"]
 
@@ -172,8 +176,8 @@ def measure(request):
     from gi_tf.benchmarks.memory import _PeakMeter
 
     settings = request["settings"]
-    inpainter, generator = _cached_inpainter(json.dumps(settings, sort_keys=True),
-                                             request.get("source", "checkpoint"))
+    inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True),
+                                  request.get("source", "checkpoint"))
     height, width, window = request["height"], request["width"], request["window"]
     holes = make_holes(tuple(request["mask"]), height, width, settings["seed"])
     image = np.round((smooth_test_image(1, height, width, settings["seed"]) + 1) * 127.5)
@@ -183,7 +187,7 @@ def measure(request):
     warm_holes[16:32, 16:32] = True
     for mode in ("off", "on"):  # the first calls of both paths (graph optimisation)
         inpainter.inpaint(warm, warm_holes, window=mode)
-    path, flops, estimate = _path(generator, holes[0], window)
+    path, flops, estimate = _path(inpainter, holes[0], window)
     meter = _PeakMeter(bool(tf.config.list_logical_devices("GPU")))
     times, peak = [], None
     budget = time.perf_counter()
@@ -213,7 +217,8 @@ def exactness(request):
     from gi_tf.inference.windowed import run as windowed_run
 
     settings = request["settings"]
-    inpainter, generator = _cached_inpainter(json.dumps(settings, sort_keys=True), "checkpoint")
+    inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True), "checkpoint")
+    generator = inpainter.generator
     height, width = request["height"], request["width"]
     holes = make_holes(tuple(request["mask"]), height, width, settings["seed"])
     images = np.round((smooth_test_image(2, height, width, settings["seed"]) + 1) * 127.5)
@@ -258,6 +263,15 @@ def run_in_subprocess(kind, request):
                             RESULT_PREFIX)
 
 
+def request_chunk_elements(inpainter):
+    """The whole-image attention's chunk bound of an Inpainter (checkpoint or SavedModel)."""
+    if inpainter.generator is not None:
+        return inpainter.generator.attention_chunk_elements or 2**62
+    info_path = inpainter.source + "/assets.extra/export_info.json"
+    with open(info_path) as f:
+        return json.load(f).get("attention_chunk_elements") or 2**62
+
+
 def _holes_text(mask, fraction):
     kind, size = mask
     if kind == "box":
@@ -273,14 +287,19 @@ def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     gflops = context.get("matmul_gflops")
     fresh = not settings.quick  # --quick: in this process (a smoke test of the code paths)
-    units = {}
-    for name, height, width, mask, window, goal, source in cases(settings.quick):
+    units, exported = {}, None
+    selected = [case for case in cases(settings.quick) if not settings.large_cases
+                or case[0] in settings.large_cases.split(",")]
+    for name, height, width, mask, window, goal, source in selected:
         request = {"settings": dataclasses.asdict(settings), "height": height, "width": width,
                    "mask": list(mask), "window": window, "repeats": settings.repeats,
                    "max_seconds": settings.max_seconds, "source": source}
         unit = units.get(source)
         row = {"case": name, "image": f"{width}x{height}", "goal": goal}
         try:
+            if source == "saved_model":
+                exported = exported or export_for_cases(settings)
+                request["source"] = exported
             if name == "exactness":
                 result = run_case("exactness", request, fresh)
                 row.update({

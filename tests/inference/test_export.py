@@ -260,23 +260,23 @@ def _wide_case():
 def test_signatures_take_the_windowed_path_and_agree_everywhere(served, signatures, checkpoint):
     image, holes = _wide_case()
     mask = holes[..., None].astype(np.uint8) * np.uint8(255)
-    plan = signatures["plan"](mask=tf.constant(mask), window=tf.constant("auto"))
+    plan = signatures["plan"](mask=tf.constant(mask), window=tf.constant("on"))
     assert plan["windowed"].numpy().tolist() == [True, True]
     assert plan["windows"].numpy().tolist() == [2, 1]
-    assert (plan["flops"].numpy() < plan["whole_flops"].numpy()).all()
+    assert (plan["windowed_flops"].numpy() < plan["whole_flops"].numpy()).all()
     assert (plan["peak_bytes"].numpy() > 0).all()
     default = signatures["serving_default"](image=tf.constant(image), mask=tf.constant(mask))
     default = default["inpainted"].numpy()
-    loaded = served.inpaint(image, holes)
     checkpointed = Inpainter.from_checkpoint(checkpoint, attention_chunk_elements=CHUNK_ELEMENTS)
     # One graph everywhere: TF Serving's signature, the reloaded model and the checkpoint.
-    np.testing.assert_array_equal(loaded, default)
+    np.testing.assert_array_equal(served.inpaint(image, holes), default)
     np.testing.assert_array_equal(checkpointed.inpaint(image, holes), default)
+    windowed = served.inpaint(image, holes, window="on")
+    np.testing.assert_array_equal(checkpointed.inpaint(image, holes, window="on"), windowed)
     whole = served.inpaint(image, holes, window="off")
-    assert np.abs(whole.astype(int) - default).max() <= 1
-    np.testing.assert_array_equal(default[~holes], image[~holes])
-    np.testing.assert_array_equal(served.inpaint(image, holes, window="on"), default)
-    assert served.plan(image.shape[1:3], holes[1])["windows"] == 1
+    assert np.abs(whole.astype(int) - windowed).max() <= 1
+    np.testing.assert_array_equal(windowed[~holes], image[~holes])
+    assert served.plan(image.shape[1:3], holes[1], "on")["windows"] == 1
 
 
 def test_inpaint_encoded_windows_each_instance_of_its_own_size(signatures):
@@ -291,10 +291,13 @@ def test_inpaint_encoded_windows_each_instance_of_its_own_size(signatures):
                                 for _, h in pairs]))
     for data, (im, h) in zip(out["inpainted_bytes"].numpy(), pairs):
         result = _decode_png(data)
-        whole = signatures["serving_window"](
-            image=tf.constant(im[None]), mask=tf.constant(h[None, ..., None] * np.uint8(255)),
-            window=tf.constant("off"))["inpainted"].numpy()[0]
-        assert result.shape == im.shape and np.abs(result.astype(int) - whole).max() <= 1
+        mask = tf.constant(h[None, ..., None] * np.uint8(255))
+        default = signatures["serving_default"](image=tf.constant(im[None]), mask=mask)
+        np.testing.assert_array_equal(result, default["inpainted"].numpy()[0])
+        for window in ("on", "off"):
+            other = signatures["serving_window"](image=tf.constant(im[None]), mask=mask,
+                                                 window=tf.constant(window))
+            assert np.abs(other["inpainted"].numpy()[0].astype(int) - result).max() <= 1
         np.testing.assert_array_equal(result[~h], im[~h])
 
 

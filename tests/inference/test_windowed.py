@@ -271,10 +271,10 @@ def test_attention_index_neighbours(generator):
 
 
 def test_auto_uses_the_window_only_when_it_saves_work(generator):
-    small = np.zeros((256, 1024), bool)
-    small[100:140, 500:540] = True
+    small = np.zeros((512, 2048), bool)
+    small[200:240, 1000:1040] = True
     assert bool(plan_lib.saves_work(make_plan(generator, small)))
-    strokes = np.zeros((256, 1024), bool)
+    strokes = np.zeros((512, 2048), bool)
     strokes[::32, :] = True  # lines across the whole image
     plan = make_plan(generator, strokes)
     assert not bool(plan_lib.saves_work(plan))

@@ -11,9 +11,9 @@ From the hole mask alone (tensor integer arithmetic, no network):
 2. **Attention positions.** The attention grid cells whose pasted patches reach some
    window's decoder input (:class:`~gi_tf.inference.windowed.geometry.Window` ``cells``).
 3. **Cost.** Analytic FLOPs (convolutions + attention matmuls) of the windowed and of the
-   whole-image computation, and an estimate of each one's peak working memory
-   (:func:`memory_estimates`); ``"auto"`` takes the windowed path when its FLOPs are
-   below :data:`AUTO_MAX_FRACTION` of the whole image's.
+   whole-image computation, and an estimate of each one's peak working memory (the memory
+   model below); ``"auto"`` takes the windowed path when its FLOPs are below
+   :data:`AUTO_MAX_FRACTION` of the whole image's.
 
 Everything here is cheap next to the network (a few ms at 1920x1080): a request's cost is
 known, and checked against the export's bound, before anything heavy runs.
@@ -27,8 +27,10 @@ from gi_tf.inference.windowed import attention as attention_lib
 from gi_tf.inference.windowed import geometry
 
 # Auto mode runs the windowed path when its analytic cost is below this share of the full
-# computation's (the windowed path runs more, smaller operations).
-AUTO_MAX_FRACTION = 0.8
+# computation's: the windowed path runs more, smaller operations, measured at 1.7-3.1x its
+# FLOP floor against 1.1x for the whole image (docs/benchmarks.md, "Large photos end to end":
+# a 256^2 hole in a 512^2 image, 52 % of the FLOPs, took 1.5x the whole image's time).
+AUTO_MAX_FRACTION = 0.4
 # More windows than this are planned as one window (the bounding box of all holes).
 MAX_COMPONENTS = 64
 # The grid on which holes are grouped into windows (px).
@@ -36,19 +38,20 @@ CELL = 8
 # Bytes of the largest feature map of one attention-encoder strip (pmconv1's output).
 STRIP_BYTES = 2**26
 
-# Memory model (bytes), calibrated against the measured peak resident memory of the
-# SavedModel path on CPU (docs/benchmarks.md, "Large photos end to end"):
+# Memory model (bytes), calibrated against the measured peak resident memory on CPU
+# (docs/benchmarks.md, "Large photos end to end" and "Attention peak memory"):
 # per pixel of a convolution stack's input while it runs (its widest layers, their
 # inputs and oneDNN's work space) ...
-CONV_BYTES_PER_PIXEL = 600
+CONV_BYTES_PER_PIXEL = 580
 # ... per pixel of the whole image held by the pipeline around the network (uint8 and
 # float copies, padding, holes, the pasted result, the attention map) ...
 IMAGE_BYTES_PER_PIXEL = 60
 # ... per pixel of an attention-encoder strip (pmconv1..6: narrower than the stacks above) ...
 ENCODER_BYTES_PER_PIXEL = 300
-# ... and what the chunked whole-image attention keeps per score entry of its chunk
-# (layers/attention_chunked.py: ~8 band-sized buffers).
-CHUNK_BYTES_PER_ENTRY = 32
+# ... and what the whole-image attention keeps per score entry: unchunked (a few [L, L]
+# buffers), or per entry of its chunk bound (layers/attention_chunked.py: ~8 band buffers).
+FULL_ATTENTION_BYTES_PER_ENTRY = 10
+CHUNK_BYTES_PER_ENTRY = 28
 
 Plan = collections.namedtuple("Plan", [
     "windows", "positions", "windowed_flops", "full_flops", "windowed_bytes", "full_bytes"])
@@ -203,9 +206,12 @@ def full_cost(generator, size, chunk_elements=None):
         flops += attention_flops(attention, _attention_channels(generator), length, length,
                                  length, length)
         entries = length * length
+        attention_bytes = FULL_ATTENTION_BYTES_PER_ENTRY * entries
         if chunk_elements:
-            entries = tf.minimum(entries, float(chunk_elements))
-        memory += CHUNK_BYTES_PER_ENTRY * entries
+            attention_bytes = tf.where(entries > chunk_elements,
+                                       CHUNK_BYTES_PER_ENTRY * float(chunk_elements),
+                                       attention_bytes)
+        memory += attention_bytes
     return flops, memory
 
 
