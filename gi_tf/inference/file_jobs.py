@@ -283,3 +283,26 @@ def run_job(get_inpainter, job, options=InpaintOptions()):
                          time.perf_counter() - start)
     return JobResult(job, True, "wrote " + ", ".join(written), notes,
                      time.perf_counter() - start)
+
+
+class JobProgress:
+    """The progress bar of a run of several jobs: images done, and how many failed.
+
+    ``keras.utils.Progbar`` averages each value over the steps and prints small floats
+    in exponent form, so a plain ``("failed", 0)`` showed ``failed: 0.0000e+00``; here
+    the count is a whole number, shown as it is (``failed: 0``).
+
+    Args:
+        total: int, number of jobs.
+    """
+
+    def __init__(self, total):
+        import keras
+
+        self._bar = keras.utils.Progbar(total, unit_name="image", stateful_metrics=["failed"])
+        self.failed = 0
+
+    def add(self, result):
+        """Count one finished job (a :class:`JobResult`) and redraw the bar."""
+        self.failed += int(not result.ok)
+        self._bar.add(1, values=[("failed", self.failed)])
