@@ -106,7 +106,9 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
                       "default: one device; mirrored: all local GPUs (or --devices); "
                       "multi_worker: the cluster in TF_CONFIG.", **fv)
-    flags.DEFINE_list("devices", None, "Devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1.",
+    flags.DEFINE_list("devices", None, "Devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1; "
+                      "each must be one TensorFlow sees (/cpu:0,/cpu:1 splits the CPU into "
+                      "logical devices: the multi-replica path on one machine, no faster).",
                       **fv)
     config_flags.define_config_flags(DataConfig, flag_values, **DATA_FLAGS)
     config_flags.define_config_flags(ModelConfig, flag_values)

@@ -185,6 +185,8 @@ def run_shell(command, root, timeout=TIMEOUT_S):
 TRAIN_SMOKE = "gi-train --preset=smoke --model_dir=runs/smoke"
 TRAIN_MINE = ("gi-train --preset=smoke --data=~/photos --image_size=64 --max_steps=2 "
               "--model_dir=runs/mine")
+EXPORT_MINE = "gi-export --checkpoint=runs/mine --export_dir=export/saved_models/gi_tf"
+EXPORT_PLACES2 = "gi-export --checkpoint=runs/places2 --export_dir=export/saved_models/gi_tf"
 
 
 class Workspaces:
@@ -200,24 +202,35 @@ class Workspaces:
             self.roots[doc] = root
 
 
+def _run_ahead(spaces, commands):
+    """Run ``(doc, command)`` pairs in parallel; their tests check the recorded results."""
+    processes = {(doc, command): start(command, spaces.roots[doc]) for doc, command in commands}
+    for (doc, command), process in processes.items():
+        spaces.ran[(doc, command)] = ran = finish(command, process)
+        assert ran.returncode == 0, ran.explain()
+
+
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory):
-    """Inputs per document; the README's two training commands, run in parallel; the
-    checkpoints other commands name, as links to the smoke run; ``demo_out/export``."""
+    """Inputs per document, and what later commands need, run ahead in parallel (their
+    tests check the recorded results): the README's two training commands, then its
+    export and export/README.md's first one (``runs/places2``, ``runs/a``, ``runs/b``:
+    links to the smoke run). ``demo_out/export`` (gi-demo's SavedModel in the docs) is a
+    link to the README's export."""
     spaces = Workspaces(str(tmp_path_factory.mktemp("docs")))
     readme = spaces.roots["README.md"]
-    processes = {command: start(command, readme) for command in (TRAIN_SMOKE, TRAIN_MINE)}
-    for command, process in processes.items():
-        spaces.ran[("README.md", command)] = ran = finish(command, process)
-        assert ran.returncode == 0, ran.explain()
+    _run_ahead(spaces, [("README.md", TRAIN_SMOKE), ("README.md", TRAIN_MINE)])
     smoke = os.path.join(readme, "runs", "smoke")
     for doc, names in (("README.md", ("runs/a", "runs/b")),
                        ("export/README.md", ("runs/places2",))):
         for name in names:
-            os.symlink(smoke, os.path.join(spaces.roots[doc], name))
-    # gi-demo's SavedModel in the docs (demo_out/export): the smoke run, exported
-    ran = run_shell("gi-export --checkpoint=runs/smoke --export_dir=demo_out/export", readme)
-    assert ran.returncode == 0, ran.explain()
+            link = os.path.join(spaces.roots[doc], name)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(smoke, link)
+    _run_ahead(spaces, [("README.md", EXPORT_MINE), ("export/README.md", EXPORT_PLACES2)])
+    os.makedirs(os.path.join(readme, "demo_out"))
+    os.symlink(os.path.join(readme, "export", "saved_models", "gi_tf"),
+               os.path.join(readme, "demo_out", "export"))
     return spaces
 
 
@@ -402,8 +415,7 @@ CHECKS = {
                   "--output_dir=out"): check_inpaint_same_box,
     ("README.md", "gi-train --preset=smoke --model_dir=runs/smoke"): check_train_smoke,
     ("README.md", TRAIN_MINE): check_train_mine,
-    ("README.md", "gi-export --checkpoint=runs/mine --export_dir=export/saved_models/gi_tf"):
-        check_export(1),
+    ("README.md", EXPORT_MINE): check_export(1),
     ("README.md", "gi-eval --model=demo_out/export --images=my_photos/ --mask=box,free "
                   "--mask_seed=0 --output_dir=eval_out"): check_eval_generated,
     ("README.md", 'gi-eval --model="ours=runs/a" --model="baseline=runs/b" '
@@ -429,7 +441,7 @@ def _check_for(unit):
     if key == ("README.md", "gi-train --preset=smoke --model_dir=runs/smoke") and \
             unit.documented != unit.text:  # the Train section's /tmp/gi_smoke: a resume
         return check_train_resumes
-    if key[1].startswith("gi-export --checkpoint=runs/places2") and "--version" not in key[1]:
+    if key == ("export/README.md", EXPORT_PLACES2):
         return check_export(unit.index + 1)  # the next free version: 1, then 2
     if key not in CHECKS:
         pytest.fail(f"{unit.id}: no check for the documented command {unit.text!r}: add one "
@@ -446,8 +458,9 @@ def given_names(unit, root):
     mask = _boxes(image.shape, (16, 20, 24, 30))
     values = {
         "image": image, "mask": mask,
-        "image_m11": (image[None].astype("float32") / 127.5 - 1.0),
-        "holes": mask[None, ..., None].astype("float32"),
+        # the Keras generator takes sizes that are multiples of 8 (the README says so)
+        "image_m11": (image[None, :56, :80].astype("float32") / 127.5 - 1.0),
+        "holes": mask[None, :56, :80, None].astype("float32"),
         "images": np.stack([image, image[:, ::-1]]),
         "masks": np.stack([mask, mask[:, ::-1]])[..., None].astype("uint8") * 255,
     }
@@ -465,12 +478,13 @@ def check_python(unit, namespace):
         assert np.any(result[mask] != image[mask])
         coarse, refined, offsets = (namespace[n] for n in ("coarse", "refined", "offsets"))
         assert coarse.shape == refined.shape == namespace["image_m11"].shape
-        assert tuple(offsets.shape) == (1, 60 // 8, 84 // 8, 2)
-    else:  # export/README.md, "Loading in Python"
+        assert tuple(offsets.shape) == (1, 56 // 8, 80 // 8, 2)
+    else:  # export/README.md, "Loading in Python" (``attention`` is rebound at the end)
         inpainted, images = namespace["inpainted"], namespace["images"]
-        assert inpainted.shape == images.shape == namespace["attention"].shape
-        assert inpainted.dtype == np.uint8
-        assert namespace["result"].shape == image.shape
+        assert inpainted.shape == images.shape and inpainted.dtype == np.uint8
+        result = namespace["result"]
+        assert result.shape == image.shape == namespace["attention"].shape
+        np.testing.assert_array_equal(result[~mask], image[~mask])
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -543,7 +557,7 @@ def test_documented_command(unit, workspaces, monkeypatch):
         check_python(unit, namespace)
         return
     check = _check_for(unit)
-    ran = workspaces.ran.get((unit.doc, unit.text))
+    ran = workspaces.ran.pop((unit.doc, unit.text), None)  # run ahead: once
     if ran is None or unit.documented != unit.text and unit.text == TRAIN_SMOKE:
         ran = run_shell(unit.text, root)
     check(ran, root)
