@@ -27,7 +27,6 @@ import base64
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -306,7 +305,8 @@ def check_inpaint_folders(ran, root):
 
 def check_inpaint_big(ran, root):
     _ok(ran)
-    _known_pixels_kept(root, "big.jpg", "big_out.png", read_mask(os.path.join(root, "big_mask.png")))
+    holes = read_mask(os.path.join(root, "big_mask.png"))
+    _known_pixels_kept(root, "big.jpg", "big_out.png", holes)
 
 
 def check_inpaint_two_boxes(ran, root):
