@@ -43,6 +43,15 @@ def image_sizes(quick):
     return [(64, 64), (128, 96)] if quick else [(512, 512), (1024, 1024), (1080, 1920)]
 
 
+def size_labels(height, width):
+    """``(image, features)`` labels of a case, both width x height (x channels).
+
+    The attention's features are ``H/4 x W/4`` (in tensor order ``[H/4, W/4, 128]``);
+    written in the image's order so a 1920x1080 image reads ``480x270x128``.
+    """
+    return f"{width}x{height}", f"{width // 4}x{height // 4}x{CHANNELS}"
+
+
 def estimate_bytes(height, width, variant, chunk_elements):
     """Planning estimate of the attention's extra memory for an image ``height x width``."""
     length = (height // 8) * (width // 8)
@@ -196,8 +205,8 @@ def run(settings, context):
         for variant in ("full", "chunked"):
             estimate = estimate_bytes(height, width, variant, chunk_elements)
             chunks = 1 if variant == "full" else chunk_count(height, width, chunk_elements)
-            features = f"{height // 4}x{width // 4}x{CHANNELS}"
-            row = {"image": f"{width}x{height}", "features": features,
+            image, features = size_labels(height, width)
+            row = {"image": image, "features": features,
                    "variant": variant, "chunks": chunks, "scores_mb": 4 * length * length / 2**20,
                    "estimate_mb": estimate / 2**20}
             if available is not None and estimate > available / 2:
@@ -221,6 +230,7 @@ def run(settings, context):
     section.notes.append(f"chunked: chunk_elements={chunk_elements} score entries "
                          f"({4 * chunk_elements / 2**20:.1f} MB) per chunk; chunks = 1: it fits, "
                          "the full path runs")
+    section.notes.append("image and features: width x height (x channels)")
     section.notes.append("peak_mb: first call at the size; first_s: that call (includes graph "
                          "optimisation); seconds: the second call")
     return section

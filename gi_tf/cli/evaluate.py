@@ -144,7 +144,8 @@ def evaluate_folder(fv):
     table = eval_report.write_outputs(result, fv.output_dir,
                                       header=_header(fv, methods, total))
     print("\n" + table + "\n")
-    print(f"Wrote metrics.csv, summary.csv, metrics.md and examples.png to {fv.output_dir}")
+    names = eval_report.output_names(result)
+    print(f"Wrote {', '.join(names[:-1])} and {names[-1]} to {fv.output_dir}")
     return table
 
 

@@ -10,12 +10,25 @@ A binary's console-script entry point is then ``def run(): run_app(main, define_
 
 The same works for ``python -m gi_tf.cli.export --help``. Library code never reads flags;
 this module only concerns the binaries.
+
+:func:`run_app` is also the one place where every binary
+
+* sets up its output (:mod:`gi_tf.cli.console`: one line per event, TensorFlow's
+  start-up noise quieted where that can be done cleanly);
+* answers a wrong command line (a flag that does not parse, a bad value, an
+  ``app.UsageError`` raised by ``main``) with one line, ``gi-x: error: <reason> (see
+  --help)``, and exit status 1, never with the full help;
+* expands ``~`` at the start of a flag's value (``--data=~/photos``: the shell leaves a
+  ``~`` after ``=`` as it is), for every flag of the program (:func:`expand_user`).
 """
 
+import os
 import sys
 
 from absl import app
 from absl import flags
+
+from gi_tf.cli import console
 
 FLAGS = flags.FLAGS
 
@@ -90,8 +103,63 @@ def install_help_flags(flag_values=FLAGS):
         flags.DEFINE_flag(cls(), flag_values=flag_values)
 
 
+def _expanded(value):
+    if isinstance(value, str) and value.startswith("~"):
+        return os.path.expanduser(value)
+    return value
+
+
+def expand_user(names, flag_values=FLAGS):
+    """Expand a leading ``~`` / ``~user`` in the values of the flags ``names`` (in place).
+
+    The shell expands ``~`` only at the start of a word, so ``--data=~/photos`` reaches
+    the program as written. Strings and the items of list flags are expanded; values
+    that do not start with ``~`` are left alone.
+    """
+    for name in names:
+        flag = flag_values[name]
+        value = flag.value
+        if isinstance(value, str):
+            new = _expanded(value)
+        elif isinstance(value, (list, tuple)):
+            new = type(value)(_expanded(item) for item in value)
+        else:
+            continue
+        if new != value:
+            flag.value = new
+
+
+def flags_parser(names, flag_values=FLAGS):
+    """An ``absl.app.run`` flags parser: parse, one-line usage errors, expand ``~``."""
+
+    def parse(argv):
+        try:
+            args = flag_values(argv)
+        except flags.Error as err:  # unknown flag, bad value, failed validator
+            console.usage_error(err)
+        expand_user(names, flag_values)
+        return args
+
+    return parse
+
+
+def one_line_usage_errors(main):
+    """``main`` with an ``app.UsageError`` it raises printed as one line (exit status 1)."""
+
+    def checked_main(argv):
+        try:
+            return main(argv)
+        except app.UsageError as err:
+            console.usage_error(err)
+
+    return checked_main
+
+
 def run_app(main, define_flags):
-    """Define the program's flags, then ``app.run(main)`` with a useful ``--help``.
+    """Set up the output, define the program's flags, then ``app.run(main)``.
+
+    ``--help`` lists the program's own flags; usage errors are one line; ``~`` in flag
+    values is expanded (module doc).
 
     Args:
         main: ``main(argv)``, the program (as for ``absl.app.run``); its module's
@@ -100,7 +168,9 @@ def run_app(main, define_flags):
             ``absl.flags.FlagValues`` it is given (here the global ``flags.FLAGS``).
             The flags it defines are the ones ``--help`` lists.
     """
-    show_in_help(define_program_flags(define_flags))
+    console.setup(console.program_name(main.__module__))
+    names = define_program_flags(define_flags)
+    show_in_help(names)
     use_module_docstring(main.__module__)
     install_help_flags()
-    app.run(main)
+    app.run(one_line_usage_errors(main), flags_parser=flags_parser(names))

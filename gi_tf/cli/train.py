@@ -22,6 +22,8 @@ to the same file): flags after it override it. The run records
 ``--model_dir``.
 """
 
+import contextlib
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -39,6 +41,7 @@ MASK_FLAGS = dict(prefix="mask_", rename={"kind": "mask"})
 DATA_FLAGS = dict(rename={"source": "data"}, skip=("image_size", "seed"))
 TRAIN_SKIP = ("loss", "mask")
 PRESET = "preset"  # its values are written out flag by flag, never the name itself
+STALL_AFTER_S = 600  # a multi-replica run without a progress line this long says so
 
 
 class PresetFlag(flags.Flag):
@@ -103,7 +106,9 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
                       "default: one device; mirrored: all local GPUs (or --devices); "
                       "multi_worker: the cluster in TF_CONFIG.", **fv)
-    flags.DEFINE_list("devices", None, "Devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1.",
+    flags.DEFINE_list("devices", None, "Devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1; "
+                      "each must be one TensorFlow sees (/cpu:0,/cpu:1 splits the CPU into "
+                      "logical devices: the multi-replica path on one machine, no faster).",
                       **fv)
     config_flags.define_config_flags(DataConfig, flag_values, **DATA_FLAGS)
     config_flags.define_config_flags(ModelConfig, flag_values)
@@ -188,16 +193,32 @@ def train_from_flags(flag_values, names=None):
     from gi_tf.training.loop import train
     from gi_tf.training.loss_checks import NonFiniteLossError
 
-    strategy = distribute.make_strategy(flag_values.strategy, flag_values.devices)
-    model_dir = flag_values.model_dir
-    if distribute.worker_info(strategy).is_chief:
-        write_flags_file(model_dir, flag_values, names or define_flags(flags.FlagValues()))
     try:
-        result = train(train_config, model_config, data_config, model_dir,
-                       strategy=strategy, log=logging.info)
+        strategy = distribute.make_strategy(flag_values.strategy, flag_values.devices,
+                                            log=logging.info)
+    except ValueError as err:  # devices TensorFlow does not see, a bad TF_CONFIG
+        raise app.UsageError(str(err)) from err
+    model_dir = flag_values.model_dir
+    info = distribute.worker_info(strategy)
+    if info.is_chief:
+        write_flags_file(model_dir, flag_values, names or define_flags(flags.FlagValues()))
+    watch = None
+    if info.num_replicas > 1:  # steps end in collectives that wait for every replica
+        what = (f"all {info.num_workers} workers of TF_CONFIG" if info.num_workers > 1
+                else f"all {info.num_replicas} replicas")
+        watch = distribute.StallWatch(logging.warning, STALL_AFTER_S, what)
+
+    def log(message):
+        if watch is not None:
+            watch.progress()
+        logging.info("%s", message)
+
+    try:
+        with watch if watch is not None else contextlib.nullcontext():
+            result = train(train_config, model_config, data_config, model_dir,
+                           strategy=strategy, log=log)
     except (NonFiniteLossError, ValueError, OSError) as err:  # OSError: a failed write
-        logging.error("%s", err)
-        raise SystemExit(f"gi-train: {err}") from err
+        raise SystemExit(f"gi-train: error: {err}") from err  # printed once, by Python
     logging.info("Done: step %d, checkpoint %s", result.step, result.checkpoint)
     return result
 

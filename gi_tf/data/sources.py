@@ -26,6 +26,9 @@ BUILTIN_TEXTURES = "builtin:textures"
 BUILTIN_WALLPAPERS = "builtin:wallpapers"
 BUILTIN_SOURCES = (BUILTIN_TEXTURES, BUILTIN_WALLPAPERS)
 DEFAULT_TEXTURE_COUNT = 1024
+ACCEPTED_SOURCES = ("expected a folder of images, a .flist file, a TFRecord glob such as "
+                    "'shards/train-*.tfrecord', " + " or ".join(
+                        f"'{name}[:<count>]'" for name in BUILTIN_SOURCES))
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +82,7 @@ def list_image_files(source):
         root = _flist_root(source, lines)
         return [os.path.join(root, line) for line in lines]
     if not os.path.isdir(source):
-        raise FileNotFoundError(
-            f"image source not found (expected a folder, a .flist file, a TFRecord glob "
-            f"or '{BUILTIN_TEXTURES}'): {source}")
+        raise FileNotFoundError(f"image source not found: {source} ({ACCEPTED_SOURCES})")
     paths = []
     for folder, _, names in os.walk(source, followlinks=True):
         paths.extend(os.path.join(folder, name) for name in names

@@ -137,8 +137,19 @@ def example_grid(evaluation, attention_from=None, min_side=128):
     return np.concatenate(rows, axis=0)
 
 
+def output_names(evaluation):
+    """The files :func:`write_outputs` writes for ``evaluation``, in writing order.
+
+    ``examples.png`` only when the evaluation kept examples (``num_examples > 0``).
+    """
+    names = ["metrics.csv", "summary.csv", "metrics.md"]
+    return names + (["examples.png"] if evaluation.examples else [])
+
+
 def write_outputs(evaluation, output_dir, header="", attention_from=None, footer=""):
-    """Write the four report files (module doc) into ``output_dir``; return the table.
+    """Write the report files (module doc) into ``output_dir``; return the table.
+
+    The files are :func:`output_names` (``examples.png`` only if there are examples).
 
     Args:
         evaluation: :class:`gi_tf.evaluation.evaluate.Evaluation`.

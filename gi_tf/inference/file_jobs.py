@@ -283,3 +283,43 @@ def run_job(get_inpainter, job, options=InpaintOptions()):
                          time.perf_counter() - start)
     return JobResult(job, True, "wrote " + ", ".join(written), notes,
                      time.perf_counter() - start)
+
+
+class JobProgress:
+    """The progress line of a run of several jobs: images done, how many failed, time.
+
+    ``keras.utils.Progbar`` prints every value as a float average (``failed: 0.0000e+00``);
+    a count of failed images is a whole number. On a terminal the line is redrawn after
+    each job; elsewhere (a log file, CI) it is written once, when the last job is done.
+
+    Args:
+        total: int, number of jobs.
+        stream: where to write (``sys.stdout``).
+    """
+
+    def __init__(self, total, stream=None):
+        import sys
+
+        self.total = int(total)
+        self.done = 0
+        self.failed = 0
+        self._stream = stream if stream is not None else sys.stdout
+        self._start = time.perf_counter()
+        isatty = getattr(self._stream, "isatty", None)
+        self._redraw = bool(isatty and isatty())
+
+    def line(self):
+        """``"3/40 images, 1 failed, 2.4 s"``."""
+        seconds = time.perf_counter() - self._start
+        return f"{self.done}/{self.total} images, {self.failed} failed, {seconds:.1f} s"
+
+    def add(self, result):
+        """Count one finished job (a :class:`JobResult`) and show the line."""
+        self.done += 1
+        self.failed += int(not result.ok)
+        last = self.done >= self.total
+        if self._redraw:
+            self._stream.write("\r" + self.line() + ("\n" if last else ""))
+        elif last:
+            self._stream.write(self.line() + "\n")
+        self._stream.flush()

@@ -199,9 +199,40 @@ def arrays_from_predict_response(response):
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
 
+class ServingError(RuntimeError):
+    """TF Serving answered a gRPC request with an error (the message says which and why)."""
+
+
+def _grpc_failure(err, target, model_name, timeout):
+    """The error to raise for a failed ``Predict`` call ``err`` (a ``grpc.RpcError``)."""
+    import grpc
+
+    code = err.code() if callable(getattr(err, "code", None)) else None
+    details = err.details() if callable(getattr(err, "details", None)) else str(err)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return ConnectionError(
+            f"no TF Serving gRPC endpoint answers at {target} ({details}); start "
+            "tensorflow_model_server with --port=<that port> (export/README.md) or check "
+            "the address")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return TimeoutError(f"TF Serving at {target} did not answer within {timeout} s "
+                            "(raise timeout= for large images or a cold model)")
+    name = code.name if code is not None else "error"
+    return ServingError(f"TF Serving at {target} refused the request for model "
+                        f"{model_name!r} ({name}: {details})")
+
+
 def predict_grpc(target, inputs, model_name="gi_tf", signature_name="serving_default",
                  version=None, timeout=60.0):
-    """Call ``Predict`` on a TF Serving gRPC endpoint (``host:8500``); returns arrays."""
+    """Call ``Predict`` on a TF Serving gRPC endpoint (``host:8500``); returns arrays.
+
+    Raises:
+        ConnectionError: nothing answers at ``target``.
+        TimeoutError: no answer within ``timeout`` seconds.
+        ServingError: the server refused the request (unknown model or signature, bad
+            input); the message holds its status and explanation.
+        ImportError: the ``[serving]`` extra is not installed.
+    """
     import grpc
 
     _, service = _serving_apis()
@@ -210,7 +241,13 @@ def predict_grpc(target, inputs, model_name="gi_tf", signature_name="serving_def
     with grpc.insecure_channel(target, options=options) as channel:
         stub = service.PredictionServiceStub(channel)
         request = make_predict_request(inputs, model_name, signature_name, version)
-        return arrays_from_predict_response(stub.Predict(request, timeout=timeout))
+        try:
+            response = stub.Predict(request, timeout=timeout)
+        except grpc.RpcError as err:
+            failure = _grpc_failure(err, target, model_name, timeout)
+        else:
+            return arrays_from_predict_response(response)
+    raise failure  # outside the except: the message says it all, without gRPC's dump
 
 
 # -- example requests (export/requests/) ----------------------------------------------------------

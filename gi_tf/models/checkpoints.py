@@ -177,7 +177,24 @@ def restore_checkpoint(checkpoint, prefix):
             f"Checkpoint {prefix!r} is damaged: reading it failed ({_short(err)}). Copy it "
             "again, or use an older checkpoint of its directory") from err
     except (AssertionError, ValueError) as err:
+        _expect_partial(err)
         raise CheckpointMismatchError(_short(err)) from err
+
+
+def _expect_partial(err):
+    """Mark the restore that ``err`` interrupted as partial on purpose.
+
+    A restore that raises (a shape mismatch) never reaches ``expect_partial``: when its
+    restore coordinator is collected (at exit, after the clear message), TensorFlow
+    warns "... being deleted with unrestored values" and lists every value. The
+    coordinator is a local of the failed call, found in the traceback.
+    """
+    traceback = err.__traceback__
+    while traceback is not None:
+        for value in list(traceback.tb_frame.f_locals.values()):
+            if type(value).__name__ == "_CheckpointRestoreCoordinator":
+                value.expect_partial = True
+        traceback = traceback.tb_next
 
 
 def resolve_checkpoint(path):

@@ -21,6 +21,20 @@ from gi_tf.layers.conv_blocks import make_critic_conv
 CNUM = 64
 
 
+def leaky_relu(x, slope=CRITIC_SLOPE):
+    """``x`` where ``x > 0``, else ``slope * x``: TF1's ``tf.nn.leaky_relu``, forward and
+    gradient (``slope`` where ``x <= 0``), without TensorFlow's ``LeakyRelu`` op.
+
+    With oneDNN (TensorFlow's default on CPUs with AVX-512 VNNI and newer), Grappler's
+    remapper fuses Conv2D + BiasAdd + LeakyRelu, deletes the BiasAdd, and then fails on
+    the ``LeakyReluGrad`` that still reads it ("meta_optimizer.cc ... remapper failed:
+    INVALID_ARGUMENT: Mutation::Apply error: fanout ... LeakyReluGrad exist for missing
+    node ... BiasAdd", an error-level line in every training run). A select computes the
+    same numbers and leaves no such pattern.
+    """
+    return ops.where(x > 0, x, x * ops.cast(slope, x.dtype))
+
+
 class _WganCritic(keras.Model):
     """Shared body: four critic convs + flatten + dense(1)."""
 
@@ -56,7 +70,7 @@ class _WganCritic(keras.Model):
     def call(self, images):
         x = images
         for conv in self.convs:
-            x = ops.leaky_relu(conv(x), negative_slope=CRITIC_SLOPE)
+            x = leaky_relu(conv(x))
         return self.dense(self.flatten(x))
 
     def compute_output_shape(self, input_shape):

@@ -192,11 +192,13 @@ def check_tf1_weights(arrays, table, source="<weights>"):
         if tuple(np.shape(arrays[name])) != tuple(table[name].shape))
     if not (missing or unexpected or misshaped):
         return
+    if not arrays:  # not a DeepFill v1 snapshot at all: listing all 84 names says nothing
+        raise ValueError(
+            f"TF1 checkpoint {source!r} does not match the DeepFill v1 generator: it has no "
+            f"'{tf1_names.GENERATOR_SCOPE}/' variables at all (is it a DeepFill v1 snapshot? "
+            "A gi_tf checkpoint needs no import: give it to gi-inpaint, gi-export or "
+            "Inpainter.from_checkpoint as it is)")
     lines = [f"TF1 checkpoint {source!r} does not match the DeepFill v1 generator:"]
-    if not arrays:
-        lines.append(f"  it has no '{tf1_names.GENERATOR_SCOPE}/' variables at all (is it a "
-                     "DeepFill v1 snapshot? gi_tf checkpoints load with "
-                     "gi_tf.models.checkpoints.load_generator instead)")
     for title, names in (("missing", missing), ("unexpected", unexpected),
                          ("misshaped", misshaped)):
         if names:

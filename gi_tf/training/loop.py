@@ -3,13 +3,22 @@
 One training step is :meth:`gi_tf.training.gan.InpaintingGAN.train_step` (``critic_steps``
 critic updates, then one generator update); :class:`TrainLoop` is the one place that runs
 it, and ``gi-train`` (:func:`train`), ``gi-demo`` and ``gi-bench --sections=training`` all go
-through it::
+through it (a runnable example; tests/training/test_loop.py runs it as written)::
 
-    config = TrainConfig(image_size=128, batch_size=4, mask=scaled_mask_config(128))
+    from gi_tf.data.pipeline import DataConfig, make_dataset
+    from gi_tf.models.config import ModelConfig
+    from gi_tf.training.config import TrainConfig, scaled_mask_config
+    from gi_tf.training.gan import build_inpainting_gan
+    from gi_tf.training.loop import TrainLoop
+
+    config = TrainConfig(image_size=32, batch_size=2, critic_steps=1,
+                         mask=scaled_mask_config(32))
+    data = DataConfig(source="builtin:textures:16", image_size=32)
+    dataset = make_dataset(data, config.images_per_step)  # step batches [4, 32, 32, 3]
     gan = build_inpainting_gan(config, ModelConfig())
     loop = TrainLoop(gan)                     # strategy=None: the default strategy
-    iterator = iter(dataset)                  # step batches [images_per_step, 128, 128, 3]
-    loop.run(iterator, 10)                    # 10 steps in one compiled call -> (10, True)
+    iterator = iter(dataset)
+    loop.run(iterator, 2)                     # 2 steps in one compiled call -> (2, True)
     logs = loop.read_losses()                 # {term: float}: means since the last read
 
 Data flow of :func:`train`: ``gi_tf.data.pipeline.make_dataset`` yields one *step batch* per

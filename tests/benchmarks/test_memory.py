@@ -35,3 +35,13 @@ def test_chunk_count_follows_the_layer_rule():
     # computing 6 + 2 score rows), a portrait one 13 rows.
     assert memory.chunk_count(1080, 1920, 2**26) == 23
     assert memory.chunk_count(1920, 1080, 2**26) == 19
+
+
+def test_image_and_feature_labels_are_both_width_by_height():
+    assert memory.size_labels(1080, 1920) == ("1920x1080", "480x270x128")
+    for height, width in memory.image_sizes(True) + memory.image_sizes(False):
+        image, features = memory.size_labels(height, width)
+        image_w, image_h = map(int, image.split("x"))
+        feature_w, feature_h, channels = map(int, features.split("x"))
+        assert (image_w, image_h) == (width, height) and channels == memory.CHANNELS
+        assert (feature_w, feature_h) == (width // 4, height // 4)

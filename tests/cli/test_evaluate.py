@@ -64,6 +64,7 @@ def test_model_and_baselines_on_generated_masks(checkpoint, images, tmp_path, ca
     table = (out / "metrics.md").read_text()
     assert "| all | fresh | 4 |" in table and "| box | OpenCV NS | 2 |" in table
     assert "--mask_seed=3" in table and "| all | fresh | 4 |" in printed
+    assert f"Wrote metrics.csv, summary.csv, metrics.md and examples.png to {out}" in printed
     grid = read_image(str(out / "examples.png"))
     # input, masked, fresh, Telea, NS, (PatchMatch,) attention: panels of 40 px enlarged 4x
     # to 160 px for viewing, with 4 px gaps
@@ -88,7 +89,11 @@ def test_patchmatch_can_be_left_out_and_is_skipped_with_a_reason_when_missing(
           "--noprogress", "--num_examples=0"])
     assert {r["method"] for r in _rows(tmp_path / "a" / "metrics.csv")} == {
         "ground truth", "OpenCV Telea", "OpenCV NS"}
-    assert "PatchMatch" not in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "PatchMatch" not in printed
+    # --num_examples=0 writes no examples.png, and says only what it wrote
+    assert f"Wrote metrics.csv, summary.csv and metrics.md to {tmp_path / 'a'}" in printed
+    assert "examples.png" not in printed and not (tmp_path / "a" / "examples.png").exists()
     monkeypatch.setitem(sys.modules, "patchmatch", None)  # as if pypatchmatch were absent
     _run([f"--images={images}", "--mask=box", f"--output_dir={tmp_path / 'b'}", "--noprogress",
           "--num_examples=0"])

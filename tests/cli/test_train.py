@@ -354,3 +354,23 @@ def test_killed_training_resumes_to_the_uninterrupted_result(seed, smoke_run, tm
     leftovers = [name for name in os.listdir(model_dir)
                  if name.endswith("_temp") or ".tmp-" in name]
     assert leftovers == [] and tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
+
+
+def test_mirrored_on_devices_that_do_not_exist_stops_at_once_naming_the_visible_ones(tmp_path):
+    # The flag's own help example on a machine with fewer than two GPUs: it hung in the
+    # first all-reduce (0 % CPU, no message) before devices were checked.
+    import subprocess
+    import sys
+
+    if len(tf.config.list_physical_devices("GPU")) >= 2:
+        pytest.skip("this machine has the two GPUs")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "gi_tf.cli.train", "--preset=smoke", "--max_steps=2",
+         f"--model_dir={tmp_path / 'm'}", "--strategy=mirrored", "--devices=/gpu:0,/gpu:1"],
+        env=env, text=True, capture_output=True, timeout=300)
+    assert done.returncode == 1
+    line = done.stderr.strip().splitlines()[-1]
+    assert "--devices: TensorFlow does not see /gpu:0, /gpu:1; it sees /cpu:0" in line, line
+    assert not (tmp_path / "m").exists()  # stopped before anything was written

@@ -190,3 +190,43 @@ def test_predict_grpc_against_an_echo_service(serving_apis):
     np.testing.assert_array_equal(got["image_echo"], arrays["image"])
     np.testing.assert_array_equal(got["mask_echo"], arrays["mask"])
     assert list(got["image_bytes_echo"]) == list(arrays["image_bytes"])
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_predict_grpc_without_a_server_is_a_clear_connection_error(serving_apis):
+    pytest.importorskip("grpc")
+    target = f"127.0.0.1:{_free_port()}"
+    with pytest.raises(ConnectionError, match=f"no TF Serving gRPC endpoint answers at "
+                                              f"{target}") as info:
+        serving_client.predict_grpc(target, _arrays(1), timeout=20)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_predict_grpc_reports_what_the_server_refused(serving_apis):
+    grpc = pytest.importorskip("grpc")
+    from concurrent import futures
+
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    class Refuse(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            context.abort(grpc.StatusCode.NOT_FOUND, "Servable not found for request")
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Refuse(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with pytest.raises(serving_client.ServingError,
+                           match="refused the request for model 'other' "
+                                 r"\(NOT_FOUND: Servable not found for request\)"):
+            serving_client.predict_grpc(f"127.0.0.1:{port}", _arrays(1), model_name="other")
+    finally:
+        server.stop(0)

@@ -223,3 +223,22 @@ def test_gi_app_refuses_a_damaged_checkpoint_before_serving(run_dir, tmp_path):
     output = process.stderr + process.stdout
     assert "its data is truncated" in output and path in output
     assert "Traceback" not in output
+
+
+def test_a_mismatch_leaves_no_unrestored_values_warning_behind(tmp_path, caplog):
+    import gc
+
+    from gi_tf.models.checkpoints import CheckpointMismatchError
+    from gi_tf.models.checkpoints import restore_checkpoint
+
+    gc.collect()  # what earlier tests left: collected now, not below
+    saved = tf.train.Checkpoint(v=tf.Variable(tf.zeros([3])), w=tf.Variable(tf.ones([2])))
+    prefix = saved.save(str(tmp_path / "ckpt"))
+    other = tf.train.Checkpoint(v=tf.Variable(tf.zeros([4])), w=tf.Variable(tf.zeros([2])))
+    with pytest.raises(CheckpointMismatchError, match="incompatible tensor with shape"):
+        restore_checkpoint(other, prefix)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        del other
+        gc.collect()
+    assert not [r for r in caplog.records if "unrestored values" in r.getMessage()]

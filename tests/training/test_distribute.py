@@ -143,3 +143,56 @@ def test_two_workers_on_localhost_end_with_identical_weights(tmp_path):
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-2")
     assert not os.path.exists(os.path.join(model_dir, ".worker-1"))  # scratch removed
     assert "step 2/2" in logs[0] and "step 2/2" not in logs[1]  # only the chief reports
+
+
+def test_devices_tensorflow_does_not_see_are_refused_naming_the_visible_ones():
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    cpus = len(tf.config.list_logical_devices("CPU"))
+    visible = ", ".join(distribute.visible_devices())
+    # Before: MirroredStrategy accepted them, and its first all-reduce waited forever.
+    with pytest.raises(ValueError, match=f"does not see /gpu:{gpus}, /gpu:{gpus + 1}; it "
+                                         f"sees {visible}$"):
+        distribute.make_strategy("mirrored", [f"/gpu:{gpus}", f"/gpu:{gpus + 1}"])
+    # the runtime runs in this process: CPUs can no longer be split
+    with pytest.raises(ValueError, match=f"does not see /cpu:{cpus}.*had started already"):
+        distribute.check_devices(["/cpu:0", f"/cpu:{cpus}"])
+    with pytest.raises(ValueError, match="given more than once"):
+        distribute.check_devices(["/cpu:0", "CPU:0"])
+    with pytest.raises(ValueError, match="not a local device"):
+        distribute.check_devices(["/job:worker/task:1/cpu:0"])
+    assert distribute.check_devices(["/device:CPU:0"]) == ["/cpu:0"]
+
+
+def test_cpu_devices_are_split_before_tensorflow_starts():
+    script = ("from gi_tf.training import distribute; lines = []; "
+              "print(distribute.check_devices(['/cpu:0', '/cpu:1', '/cpu:2'], "
+              "log=lines.append)); print(lines[0])")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(TESTS_DIR), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", script], env=env, text=True,
+                          capture_output=True, timeout=WORKER_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr[-3000:]
+    names, line = done.stdout.splitlines()[-2:]
+    assert names == "['/cpu:0', '/cpu:1', '/cpu:2']"
+    assert "split into 3 logical devices" in line and "sees /cpu:0, /cpu:1, /cpu:2" in line
+
+
+def test_stall_watch_says_so_when_no_progress_comes():
+    import threading
+    import time
+
+    lines, said = [], threading.Event()
+
+    def log(line):
+        lines.append(line)
+        said.set()
+
+    with distribute.StallWatch(log, after_s=0.2, what="all 2 workers of TF_CONFIG") as watch:
+        assert said.wait(10)
+    assert "no progress for" in lines[0] and "all 2 workers of TF_CONFIG" in lines[0]
+    quiet = []
+    with distribute.StallWatch(quiet.append, after_s=0.5) as watch:
+        for _ in range(10):
+            watch.progress()
+            time.sleep(0.1)
+    assert quiet == []

@@ -139,3 +139,19 @@ def test_trained_terms_follow_critic_steps_and_the_gan_weight():
 def test_resume_seed_keeps_fresh_runs_and_varies_with_the_step():
     assert resume_seed(5, 0) == 5
     assert len({resume_seed(5, step) for step in (1, 2, 1000)}) == 3
+
+
+def test_the_module_docstring_example_runs_as_written():
+    import textwrap
+
+    from gi_tf.training import loop as loop_module
+
+    doc = loop_module.__doc__
+    start = doc.index("through it (a runnable example")
+    block = doc[doc.index("::\n", start) + 3:doc.index("\nData flow of")]
+    namespace = {}
+    exec(compile(textwrap.dedent(block), "gi_tf/training/loop.py docstring", "exec"),
+         namespace)
+    assert set(namespace["logs"]) == set(trained_terms(namespace["config"]))
+    assert all(np.isfinite(value) for value in namespace["logs"].values())
+    assert int(namespace["gan"].step_counter.numpy()) == 2
