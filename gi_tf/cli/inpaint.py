@@ -209,20 +209,18 @@ def _report(result):
 
 
 def run_jobs(jobs, get_inpainter, options):
-    """Run every job (progress bar for several); returns the list of JobResults."""
-    import keras
-
+    """Run every job (progress line for several); returns the list of JobResults."""
     from gi_tf.inference import file_jobs
 
     if len(jobs) == 1:
         result = file_jobs.run_job(get_inpainter, jobs[0], options)
         _report(result)
         return [result]
-    progress = keras.utils.Progbar(len(jobs), unit_name="image")
+    progress = file_jobs.JobProgress(len(jobs))
     results = []
     for job in jobs:
         results.append(file_jobs.run_job(get_inpainter, job, options))
-        progress.add(1, values=[("failed", sum(not r.ok for r in results))])
+        progress.add(results[-1])
     for result in results:
         if result.notes or not result.ok:
             _report(result)
