@@ -246,13 +246,13 @@ def test_inpainter_load_agrees_with_from_checkpoint_pipeline(served, generator):
 
 
 def _wide_case():
-    """A 40x320 image with two far-apart holes (one at the border) and one with a hole in a
+    """A 40x512 image with two far-apart holes (one at the border) and one with a hole in a
     corner: the windowed path in the graph (two windows, one window)."""
     rng = np.random.default_rng(9)
-    image = rng.integers(0, 256, (2, 40, 320, 3), dtype=np.uint8)
-    holes = np.zeros((2, 40, 320), bool)
+    image = rng.integers(0, 256, (2, 40, 512, 3), dtype=np.uint8)
+    holes = np.zeros((2, 40, 512), bool)
     holes[0, 8:20, 10:30] = True
-    holes[0, 24:40, 290:320] = True
+    holes[0, 24:40, 470:512] = True
     holes[1, 0:10, 0:14] = True
     return image, holes
 

@@ -50,7 +50,7 @@ IMAGE_BYTES_PER_PIXEL = 60
 ENCODER_BYTES_PER_PIXEL = 300
 # ... and what the whole-image attention keeps per score entry: unchunked (a few [L, L]
 # buffers), or per entry of its chunk bound (layers/attention_chunked.py: ~8 band buffers).
-FULL_ATTENTION_BYTES_PER_ENTRY = 10
+FULL_ATTENTION_BYTES_PER_ENTRY = 15
 CHUNK_BYTES_PER_ENTRY = 28
 
 Plan = collections.namedtuple("Plan", [
