@@ -152,7 +152,15 @@ class GenDeconv(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        return self.conv(self.upsample(inputs))
+        conv = self.conv
+        if conv._fast_path():  # TensorFlow: 4/9 of the arithmetic, same result
+            from gi_tf.layers.conv_gradients import upsample_conv_bias_activation
+
+            dtype = conv.compute_dtype
+            return upsample_conv_bias_activation(
+                keras.ops.cast(inputs, dtype), keras.ops.cast(conv.kernel, dtype),
+                keras.ops.cast(conv.bias, dtype), "elu")
+        return conv(self.upsample(inputs))
 
     def compute_output_shape(self, input_shape):
         return self.conv.compute_output_shape(self.upsample.compute_output_shape(input_shape))

@@ -113,3 +113,73 @@ def leaky_relu_critic_input_gradient(images, convs, dense_kernel, slope, dtype):
             input_sizes=input_shape, filter=tf.cast(conv.kernel, dtype), out_backprop=grad,
             strides=[1, *conv.strides, 1], padding=conv.padding.upper())
     return grad
+
+
+@tf.custom_gradient
+def _conv_valid(x, w):
+    """Stride-1 VALID convolution whose input gradient is a forward convolution too."""
+    y = tf.nn.convolution(x, w, 1, "VALID")
+
+    def backward(dy):
+        kh, kw = w.shape[0], w.shape[1]
+        flipped = tf.transpose(tf.reverse(w, axis=(0, 1)), (0, 1, 3, 2))
+        padded = tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
+        dx = tf.nn.convolution(padded, flipped, 1, "VALID")
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            again = tf.nn.convolution(x, w, 1, "VALID")
+        return dx, tape.gradient(again, w, output_gradients=dy)
+
+    return y, backward
+
+
+# Which 3x3 taps read the same source pixel after a x2 nearest upsampling: output row
+# 2i + p reads upsampled rows 2i + p - 1 .. 2i + p + 1, i.e. source rows (i - 1, i, i)
+# for p = 0 and (i, i, i + 1) for p = 1; [p, a, t] = 1 when tap t reads source offset a
+# (a = 0: the row above, a = 1: the row itself, on the once-padded source).
+_PHASE_TAPS = ((((1, 0, 0), (0, 1, 1))), (((1, 1, 0), (0, 0, 1))))
+
+
+def upsample_conv_bias_activation(inputs, kernel, bias, activation=None):
+    """``activation(conv3x3_same(upsample_nearest_x2(inputs)) + bias)`` in 4/9 of the work.
+
+    After a x2 nearest upsampling each 3x3 window reads only 2x2 distinct source pixels,
+    so each of the four output phases (row and column parity) is a 2x2 convolution of the
+    once zero-padded source with the taps that read the same pixel summed; the four
+    phases are one VALID 2x2 convolution with ``4 * C_out`` outputs, then interleaved.
+    Exactly the same sum (the zero padding of the upsampled image is the zero padding of
+    the source), with the kernel taps added first: equal to float32 rounding.
+
+    Args:
+        inputs: float ``[N, H, W, C_in]``.
+        kernel: float ``[3, 3, C_in, C_out]``.
+        bias: float ``[C_out]``.
+        activation: one of :data:`ACTIVATIONS`.
+
+    Returns:
+        float ``[N, 2H, 2W, C_out]``.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    if tuple(kernel.shape[:2]) != (3, 3):
+        raise ValueError(f"the kernel must be 3x3; got {tuple(kernel.shape[:2])}")
+    taps = tf.constant(_PHASE_TAPS, kernel.dtype)
+    c_in, c_out = kernel.shape[2], kernel.shape[3]
+    phases = tf.einsum("pat,qbu,tuio->abipqo", taps, taps, kernel)
+    phases = tf.reshape(phases, [2, 2, c_in, 4 * c_out])
+    shape = tf.shape(inputs)
+    n, h, w = shape[0], shape[1], shape[2]
+    padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    y = _conv_valid(padded, phases)  # [N, H + 1, W + 1, 4 * C_out]
+    y = tf.reshape(y, tf.stack([n, h + 1, w + 1, 2, 2, c_out]))
+    rows = []
+    for p in (0, 1):
+        pair = tf.stack([y[:, p:p + h, q:q + w, p, q] for q in (0, 1)], axis=3)
+        rows.append(tf.reshape(pair, tf.stack([n, h, 2 * w, c_out])))
+    z = tf.nn.bias_add(tf.reshape(tf.stack(rows, axis=2), tf.stack([n, 2 * h, 2 * w, c_out])),
+                       bias)
+    if activation == "elu":
+        return tf.nn.elu(z)
+    if activation == "relu":
+        return tf.nn.relu(z)
+    return z
