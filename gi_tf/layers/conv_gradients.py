@@ -43,6 +43,7 @@ def conv_bias_activation(inputs, kernel, bias, dilation=1, activation=None):
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    inputs, kernel, bias = (tf.convert_to_tensor(t) for t in (inputs, kernel, bias))
     if kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
         raise ValueError(f"the kernel must have odd sides; got {tuple(kernel.shape[:2])}")
 
@@ -161,6 +162,7 @@ def upsample_conv_bias_activation(inputs, kernel, bias, activation=None):
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    inputs, kernel, bias = (tf.convert_to_tensor(t) for t in (inputs, kernel, bias))
     if tuple(kernel.shape[:2]) != (3, 3):
         raise ValueError(f"the kernel must be 3x3; got {tuple(kernel.shape[:2])}")
     taps = tf.constant(_PHASE_TAPS, kernel.dtype)
