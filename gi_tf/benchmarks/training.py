@@ -7,7 +7,9 @@ each on ``batch`` images. The figure is the call ``gi-train`` makes:
 ``tf.while_loop`` that takes its batches from an iterator), one step per call
 (``loop x1``) and ``LOOP_STEPS`` steps per call (``loop xN``, per-step time). For
 reference the same run times ``tf.function(gan.train_step)`` on a constant batch
-(``train_step``); ``vs_train_step`` = time / that time. ``images_per_s`` counts
+(``train_step``), and ``loop x1`` of a second model with TensorFlow's automatic gradients
+(``TrainConfig(fast_gradients=False)``, the step before the hand-written gradients; same
+weights); ``vs_train_step`` = time / that time. ``images_per_s`` counts
 generator-update images (``batch / step time``); ``updates_images_per_s`` counts every
 image seen by an update (``(critic_steps + 1) * batch / step time``). Batches come from
 an in-memory dataset, so image decoding is not part of the figure. The box mask is
@@ -29,6 +31,7 @@ COLUMNS = ["size", "batch", "critic_steps", "path", "first_s", "step_s", "cpu_s"
            "calls"]
 CRITIC_STEPS = 5
 LOOP_STEPS = 3
+AUTOMATIC_PATH = "loop x1, fast_gradients=False"
 
 
 def cases(settings):
@@ -40,8 +43,11 @@ def cases(settings):
     return [(128, 1), (128, 4), (128, 16), (256, 1), (256, 4), (256, 16)]
 
 
-def build_loop(size, batch, critic_steps, seed):
-    """``(gan, TrainLoop, images)`` for one case; raises with a clear message if unavailable."""
+def build_loop(size, batch, critic_steps, seed, **overrides):
+    """``(gan, TrainLoop, images)`` for one case; raises with a clear message if unavailable.
+
+    ``overrides``: further :class:`gi_tf.training.config.TrainConfig` fields.
+    """
     import tensorflow as tf
 
     try:
@@ -55,23 +61,34 @@ def build_loop(size, batch, critic_steps, seed):
     mask = MaskConfig(box_height=size // 2, box_width=size // 2,
                       max_delta_height=size // 8, max_delta_width=size // 8)
     config = TrainConfig(image_size=size, batch_size=batch, critic_steps=critic_steps,
-                         fresh_critic_batches=False, mask=mask, seed=seed).validate()
+                         fresh_critic_batches=False, mask=mask, seed=seed,
+                         **overrides).validate()
     gan = build_inpainting_gan(config, ModelConfig())
     images = tf.constant(smooth_test_image(config.images_per_step, size, size, seed))
     return gan, TrainLoop(gan), images
 
 
-def _paths(gan, loop, images):
+def _paths(gan, loop, images, automatic_loop):
     """``{path: (fn, steps per call)}``; every fn blocks until its steps are done."""
     import tensorflow as tf
 
     iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
+    automatic_iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
     train_step = tf.function(gan.train_step, jit_compile=gan.config.jit_compile)
     return {
         "train_step": (lambda: {k: np.asarray(v) for k, v in train_step(images).items()}, 1),
         "loop x1": (lambda: loop.run(iterator, 1), 1),
         f"loop x{LOOP_STEPS}": (lambda: loop.run(iterator, LOOP_STEPS), LOOP_STEPS),
+        AUTOMATIC_PATH: (lambda: automatic_loop.run(automatic_iterator, 1), 1),
     }
+
+
+def _automatic_twin(gan, size, batch, critic_steps, seed):
+    """The same model with ``fast_gradients=False`` (TensorFlow's automatic gradients)."""
+    twin, loop, _ = build_loop(size, batch, critic_steps, seed, fast_gradients=False)
+    for mine, theirs in zip(twin.variables, gan.variables):
+        mine.assign(theirs)
+    return loop
 
 
 def run(settings, context):
@@ -81,7 +98,8 @@ def run(settings, context):
         base = {"size": f"{size}x{size}", "batch": batch, "critic_steps": critic_steps}
         try:
             gan, loop, images = build_loop(size, batch, critic_steps, settings.seed)
-            paths = _paths(gan, loop, images)
+            automatic = _automatic_twin(gan, size, batch, critic_steps, settings.seed)
+            paths = _paths(gan, loop, images, automatic)
             timings = time_interleaved({path: fn for path, (fn, _) in paths.items()},
                                        settings.repeats, settings.max_seconds)
         except Exception as exc:
@@ -103,4 +121,6 @@ def run(settings, context):
                          "in interleaved rounds")
     section.notes.append("vs_train_step, cpu_vs_train_step = wall / process-CPU time per step "
                          "over tf.function(train_step)'s in the same rounds (>1: slower)")
+    section.notes.append(f"'{AUTOMATIC_PATH}': the same step with TensorFlow's automatic "
+                         "gradients (before the hand-written ones), same weights and batch")
     return section

@@ -39,9 +39,58 @@ class ConvSpec:
     upsample: bool = False
 
 
-def make_conv(spec, dtype=None):
-    """The ``gen_conv`` of one spec row: a Keras ``Conv2D`` named after the TF1 scope."""
-    return keras.layers.Conv2D(
+@keras.saving.register_keras_serializable(package="gi_tf")
+class GenConv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` whose stride-1 gradient is cheaper on TensorFlow.
+
+    Same weights, same forward ops, same values. On the TensorFlow backend a stride-1
+    "same" convolution with bias and an ``"elu"``, ``"relu"`` or linear activation runs
+    :func:`gi_tf.layers.conv_gradients.conv_bias_activation`: its input gradient is a
+    forward convolution with the flipped kernel instead of ``Conv2DBackpropInput``
+    (1.5-2.5x faster on CPU for the generator's shapes; equal to float32 rounding).
+    Everything else (strides 2, other backends, ``fast_gradient=False``) is the plain
+    ``Conv2D``.
+
+    Args:
+        *args: ``keras.layers.Conv2D`` arguments.
+        fast_gradient: bool, use the hand-written gradient where it applies (default
+            True); False is Keras' own ``Conv2D`` everywhere (the reference).
+        **kwargs: ``keras.layers.Conv2D`` keyword arguments.
+    """
+
+    def __init__(self, *args, fast_gradient=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fast_gradient = bool(fast_gradient)
+        name = keras.activations.serialize(self.activation)
+        self._activation_name = name if isinstance(name, str) else None
+
+    def _fast_path(self):
+        return (self.fast_gradient and keras.backend.backend() == "tensorflow"
+                and tuple(self.strides) == (1, 1) and self.padding == "same"
+                and self.use_bias and self.data_format == "channels_last"
+                and all(k % 2 for k in self.kernel_size)
+                and self._activation_name in ("linear", "elu", "relu"))
+
+    def call(self, inputs):
+        if not self._fast_path():
+            return super().call(inputs)
+        from gi_tf.layers.conv_gradients import conv_bias_activation  # TensorFlow only
+
+        dtype = self.compute_dtype
+        activation = None if self._activation_name == "linear" else self._activation_name
+        return conv_bias_activation(
+            keras.ops.cast(inputs, dtype), keras.ops.cast(self.kernel, dtype),
+            keras.ops.cast(self.bias, dtype), self.dilation_rate[0], activation)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"fast_gradient": self.fast_gradient})
+        return config
+
+
+def make_conv(spec, dtype=None, fast_gradient=True):
+    """The ``gen_conv`` of one spec row: a :class:`GenConv2D` named after the TF1 scope."""
+    return GenConv2D(
         spec.filters,
         spec.kernel,
         strides=spec.stride,
@@ -50,6 +99,7 @@ def make_conv(spec, dtype=None):
         activation=spec.activation,
         name=spec.name,
         dtype=dtype,
+        fast_gradient=fast_gradient,
     )
 
 
@@ -78,19 +128,21 @@ class GenDeconv(keras.layers.Layer):
         (1, 8, 8, 8)
     """
 
-    def __init__(self, filters, **kwargs):
+    def __init__(self, filters, fast_gradient=True, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
+        self.fast_gradient = bool(fast_gradient)
         self.upsample = keras.layers.UpSampling2D(
             2, interpolation="nearest", name="upsample", dtype=self.dtype_policy
         )
-        self.conv = keras.layers.Conv2D(
+        self.conv = GenConv2D(
             self.filters,
             3,
             padding="same",
             activation="elu",
             name=f"{self.name}_conv",
             dtype=self.dtype_policy,
+            fast_gradient=self.fast_gradient,
         )
 
     def build(self, input_shape):
@@ -100,22 +152,30 @@ class GenDeconv(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        return self.conv(self.upsample(inputs))
+        conv = self.conv
+        if conv._fast_path():  # TensorFlow: 4/9 of the arithmetic, same result
+            from gi_tf.layers.conv_gradients import upsample_conv_bias_activation
+
+            dtype = conv.compute_dtype
+            return upsample_conv_bias_activation(
+                keras.ops.cast(inputs, dtype), keras.ops.cast(conv.kernel, dtype),
+                keras.ops.cast(conv.bias, dtype), "elu")
+        return conv(self.upsample(inputs))
 
     def compute_output_shape(self, input_shape):
         return self.conv.compute_output_shape(self.upsample.compute_output_shape(input_shape))
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters})
+        config.update({"filters": self.filters, "fast_gradient": self.fast_gradient})
         return config
 
 
-def make_block(spec, dtype=None):
+def make_block(spec, dtype=None, fast_gradient=True):
     """A Keras layer for one spec row (``GenDeconv`` for upsampling rows)."""
     if spec.upsample:
-        return GenDeconv(spec.filters, name=spec.name, dtype=dtype)
-    return make_conv(spec, dtype=dtype)
+        return GenDeconv(spec.filters, name=spec.name, dtype=dtype, fast_gradient=fast_gradient)
+    return make_conv(spec, dtype=dtype, fast_gradient=fast_gradient)
 
 
 def make_critic_conv(filters, name, dtype=None):

@@ -104,6 +104,10 @@ class InpaintGenerator(keras.Model):
         attention_chunk_elements: optional int bounding the attention's score memory
             (entries held at once; large images are processed in foreground row chunks,
             same result). ``None`` = never chunk (training default).
+        fast_gradients: bool, give the stride-1 convolutions the hand-written input
+            gradient of :class:`gi_tf.layers.conv_blocks.GenConv2D` on TensorFlow
+            (default True: faster training, same values to float32 rounding; the forward
+            pass is unchanged).
         **kwargs: base ``keras.Model`` arguments.
 
     Call arguments:
@@ -131,6 +135,7 @@ class InpaintGenerator(keras.Model):
         use_attention=True,
         attention_implementation="batched",
         attention_chunk_elements=None,
+        fast_gradients=True,
         **kwargs,
     ):
         kwargs.setdefault("name", "inpaint_net")
@@ -138,6 +143,7 @@ class InpaintGenerator(keras.Model):
         self.use_attention = bool(use_attention)
         self.attention_implementation = attention_implementation
         self.attention_chunk_elements = attention_chunk_elements
+        self.fast_gradients = bool(fast_gradients)
         stacks = [COARSE, HALLUCINATION, MERGE_DECODER]
         if self.use_attention:
             stacks += [ATTENTION_ENCODER, ATTENTION_DECODER]
@@ -148,7 +154,8 @@ class InpaintGenerator(keras.Model):
             )
         for specs in stacks:
             for spec in specs:
-                setattr(self, spec.name, make_block(spec, self.dtype_policy))
+                setattr(self, spec.name,
+                        make_block(spec, self.dtype_policy, fast_gradient=self.fast_gradients))
 
     def _stack(self, specs):
         return [getattr(self, name) for name in _names(specs)]
@@ -250,6 +257,7 @@ class InpaintGenerator(keras.Model):
                 "use_attention": self.use_attention,
                 "attention_implementation": self.attention_implementation,
                 "attention_chunk_elements": self.attention_chunk_elements,
+                "fast_gradients": self.fast_gradients,
             }
         )
         return config
@@ -261,13 +269,14 @@ class InpaintGenerator(keras.Model):
 
 def build_generator(
     use_attention=True, attention_implementation="batched", attention_chunk_elements=None,
-    dtype=None,
+    dtype=None, fast_gradients=True,
 ):
     """A built :class:`InpaintGenerator` (weights created, ready to restore or train)."""
     generator = InpaintGenerator(
         use_attention=use_attention,
         attention_implementation=attention_implementation,
         attention_chunk_elements=attention_chunk_elements,
+        fast_gradients=fast_gradients,
         dtype=dtype,
     )
     generator.build((None, None, None, 3), (None, None, None, 1))

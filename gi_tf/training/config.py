@@ -97,6 +97,10 @@ class TrainConfig:
         mixed_precision: None (float32), ``"mixed_float16"`` (with dynamic loss
             scaling) or ``"mixed_bfloat16"``.
         jit_compile: bool, compile the per-replica gradient computations with XLA.
+        fast_gradients: bool, hand-written gradients where TensorFlow's automatic ones
+            are slow on CPU (the generator's stride-1 convolutions, the critics' input
+            gradient inside the gradient penalty); same values to float32 rounding.
+            False = TensorFlow's automatic gradients (the reference).
         run_eagerly: bool, run the training step eagerly instead of as a compiled
             ``tf.function`` (debugging; much slower).
         seed: int, seeds masks, gradient-penalty interpolation, weight initialisation
@@ -129,6 +133,9 @@ class TrainConfig:
         None, "Mixed precision policy (float16 uses dynamic loss scaling); default float32.",
         choices=MIXED_PRECISION_POLICIES)
     jit_compile: bool = option(False, "XLA-compile the gradient computations.")
+    fast_gradients: bool = option(True, "Hand-written gradients for the generator's stride-1 "
+                                  "convolutions and the critics' penalty (faster, same "
+                                  "values to float32 rounding); False = automatic ones.")
     run_eagerly: bool = option(False, "Run steps eagerly (debugging; slow).")
     seed: int = option(0, "Seeds weights, masks, penalties and the data order.")
     steps_per_loop: int = option(100, "Training steps per compiled call (fewer at log, "

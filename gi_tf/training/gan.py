@@ -47,6 +47,8 @@ import tensorflow as tf
 from keras import ops
 
 from gi_tf.data import masks as masks_lib
+from gi_tf.layers.conv_blocks import CRITIC_SLOPE
+from gi_tf.layers.conv_gradients import leaky_relu_critic_input_gradient
 from gi_tf.models.critics import GlobalCritic
 from gi_tf.models.critics import LocalCritic
 from gi_tf.models.generator import build_generator
@@ -213,6 +215,13 @@ class InpaintingGAN(keras.Model):
     def _critic_fn(critic):
         return lambda x: ops.cast(critic(x, training=True), "float32")
 
+    def _critic_input_gradient_fn(self, critic):
+        """The penalty's ``d sum(critic(x)) / dx``: hand-written (fast_gradients) or None."""
+        if not self.config.fast_gradients:
+            return None  # the inner GradientTape of losses.gradient_penalty
+        return lambda x: leaky_relu_critic_input_gradient(
+            x, critic.convs, critic.dense.kernel, CRITIC_SLOPE, critic.compute_dtype)
+
     @staticmethod
     def _num_replicas():
         return tf.cast(step_draws.replica_position()[1], tf.float32)
@@ -244,9 +253,12 @@ class InpaintingGAN(keras.Model):
             real_l, fake_l = tf.split(local_fn(tf.concat([real_local, fake_local], 0)), 2)
             d_global = losses_lib.wasserstein_critic_loss(real_g, fake_g)
             d_local = losses_lib.wasserstein_critic_loss(real_l, fake_l)
-            gp = (losses_lib.gradient_penalty(global_fn, images, completed, holes, alpha_global)
-                  + losses_lib.gradient_penalty(local_fn, real_local, fake_local, holes_local,
-                                                alpha_local))
+            gp = (losses_lib.gradient_penalty(
+                      global_fn, images, completed, holes, alpha_global,
+                      input_gradient_fn=self._critic_input_gradient_fn(self.global_critic))
+                  + losses_lib.gradient_penalty(
+                      local_fn, real_local, fake_local, holes_local, alpha_local,
+                      input_gradient_fn=self._critic_input_gradient_fn(self.local_critic)))
             d_total = d_global + d_local + weights.gp_weight * gp
             scaled = self.d_optimizer.scale_loss(d_total / self._num_replicas())
         gradients = tape.gradient(scaled, self.critic_variables)
@@ -397,7 +409,7 @@ def build_inpainting_gan(train_config, model_config):
     generator = build_generator(
         use_attention=model_config.use_attention,
         attention_implementation=model_config.attention_implementation,
-        dtype=dtype)
+        dtype=dtype, fast_gradients=train_config.fast_gradients)
     local_critic = LocalCritic(dtype=dtype)
     local_critic.build((None, train_config.local_size, train_config.local_size, 3))
     global_critic = GlobalCritic(dtype=dtype)

@@ -259,11 +259,16 @@ def masked_gradient_penalty(gradients, holes=None, target_norm=1.0, epsilon=GP_E
 
 
 @_plain_tf
-def gradient_penalty(critic_fn, real, fake, holes, alpha, target_norm=1.0, epsilon=GP_EPSILON):
+def gradient_penalty(critic_fn, real, fake, holes, alpha, target_norm=1.0, epsilon=GP_EPSILON,
+                     input_gradient_fn=None):
     """Interpolate, run the critic, and return :func:`masked_gradient_penalty`.
 
     Call it inside the critic's outer ``tf.GradientTape`` so that the penalty is
     differentiated with respect to the critic weights (double back-propagation).
+    The critic's input gradient comes from an inner ``tf.GradientTape`` on
+    ``critic_fn``, or from ``input_gradient_fn`` when given (a function that returns
+    ``d sum(critic(x)) / dx`` itself, e.g. the cheaper hand-written backward pass of
+    :func:`gi_tf.layers.conv_gradients.leaky_relu_critic_input_gradient`).
 
     Args:
         critic_fn: callable ``[B, H, W, C] -> [B, 1]``, e.g.
@@ -274,11 +279,16 @@ def gradient_penalty(critic_fn, real, fake, holes, alpha, target_norm=1.0, epsil
         alpha: float ``[B, 1, 1, 1]`` uniform interpolation weights.
         target_norm: float.
         epsilon: float added inside the square root.
+        input_gradient_fn: optional callable ``[B, H, W, C] -> [B, H, W, C]``,
+            ``d sum(critic_fn(x)) / dx``; None = the inner tape.
 
     Returns:
         float32 scalar.
     """
     interpolates = random_interpolates(real, fake, alpha)
+    if input_gradient_fn is not None:
+        return masked_gradient_penalty(input_gradient_fn(interpolates), holes, target_norm,
+                                       epsilon)
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
         outputs = critic_fn(interpolates)
