@@ -258,10 +258,12 @@ def print_plans(jobs, get_inpainter, options):
         height, width = loaded.image.shape[:2]
         path = (f"windowed path, {cost['windows']} window(s)" if cost["windowed"]
                 else "whole image")
+        share = cost["flops"] / cost["whole_flops"]
+        seconds = cost["flops"] / (gflops * 1e9)
         print(f"{job.image} ({width}x{height}, {int(loaded.holes.sum()):,} hole pixels): "
-              f"{path}; {cost['flops'] / 1e9:,.1f} GFLOP ({cost['flops'] / cost['whole_flops']:.0%} "
-              f"of the whole image's {cost['whole_flops'] / 1e9:,.1f}); estimated peak memory "
-              f"{_gigabytes(cost['peak_bytes'])}; estimated {cost['flops'] / (gflops * 1e9):.1f} s "
+              f"{path}; {cost['flops'] / 1e9:,.1f} GFLOP ({share:.0%} of the whole image's "
+              f"{cost['whole_flops'] / 1e9:,.1f}); estimated peak memory "
+              f"{_gigabytes(cost['peak_bytes'])}; estimated {seconds:.1f} s "
               f"(float32 matmul here: {gflops:.0f} GFLOP/s)")
     if options.max_side or options.crop_to_hole:
         print("note: the plan describes the image as given; --max_side / --crop_to_hole "

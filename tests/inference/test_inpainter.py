@@ -172,12 +172,25 @@ def test_full_mask_is_a_clear_error(inpainter):
     (np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8), bool), ValueError, "grayscale or RGBA"),
     (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9), bool), ValueError, "does not fit"),
     (np.zeros((2, 8, 8, 3), np.uint8), np.zeros((3, 8, 8), bool), ValueError, "does not fit"),
-    (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32), TypeError, "bool"),
+    (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.int64), TypeError, "bool"),
+    (np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 1.5, np.float32), ValueError, "in \\[0, 1\\]"),
+    (np.zeros((8, 8, 3), np.uint8), np.full((8, 8), np.nan, np.float32), ValueError, "NaN"),
     (np.zeros((0, 8, 3), np.uint8), np.zeros((0, 8), bool), ValueError, "empty"),
 ])
 def test_bad_arguments_name_the_problem(image, mask, error, match):
     with pytest.raises(error, match=match):
         inference.Inpainter(None).inpaint(image, mask)
+
+
+def test_float_masks_are_holes_above_one_half():
+    # As documented: a float mask in [0, 1] is a hole where > 0.5 (same as bool / uint8).
+    image = _image((8, 8, 3))
+    mask = np.zeros((8, 8), np.float32)
+    mask[2:4, 2:4] = 0.75
+    mask[5, 5] = 0.5  # not a hole
+    _, holes, _ = inference.as_batch(image, mask)
+    np.testing.assert_array_equal(holes[0], mask > 0.5)
+    np.testing.assert_array_equal(inference.as_batch(image, mask.astype(np.float64))[1], holes)
 
 
 @pytest.mark.parametrize("kwargs,match", [
