@@ -8,6 +8,7 @@ activations, resizes, padding and the other element-wise ops (a few per cent at 
 """
 
 from gi_tf.models import generator as generator_lib
+from gi_tf.layers.conv_blocks import block_flops
 
 # Element-wise operations per score entry: two propagation passes of 3 adds each, the
 # validity multiplications (3), the scale (1), the softmax (exp, sum, divide: 3).
@@ -35,9 +36,8 @@ def stack_conv_flops(blocks, shape):
     """Convolution FLOPs of generator blocks run on ``shape``; returns ``(flops, out_shape)``."""
     total = 0
     for block in blocks:
+        total += block_flops(block, shape[1], shape[2])
         shape = tuple(block.compute_output_shape(shape))
-        kernel = _conv_of(block).kernel.shape  # [k, k, C_in, C_out]
-        total += 2 * kernel[0] * kernel[1] * kernel[2] * kernel[3] * shape[1] * shape[2]
     return total, shape
 
 

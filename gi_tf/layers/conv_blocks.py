@@ -171,6 +171,31 @@ class GenDeconv(keras.layers.Layer):
         return config
 
 
+def block_flops(block, height, width):
+    """FLOPs (multiply-add = 2) one sample's ``height x width`` input costs ``block``.
+
+    A ``GenDeconv`` on the phase path is one VALID 2x2 convolution with ``4 * C_out``
+    outputs over the source padded by one pixel (``(height + 1) x (width + 1)`` outputs);
+    every other block its nominal SAME convolution.
+    """
+    conv = getattr(block, "conv", block)
+    k = conv.kernel.shape  # [k, k, C_in, C_out]
+    if isinstance(block, GenDeconv) and conv._fast_path():
+        return 2 * 4 * k[2] * 4 * k[3] * (height + 1) * (width + 1)
+    up = 2 if isinstance(block, GenDeconv) else 1
+    out_h, out_w = -(-height * up // conv.strides[0]), -(-width * up // conv.strides[1])
+    return 2 * k[0] * k[1] * k[2] * k[3] * out_h * out_w
+
+
+def work_fraction(block):
+    """Share of a block's nominal convolution FLOPs (k*k*C_in*C_out per output pixel) that
+    it computes: 4/9 for a ``GenDeconv`` on the phase path (each 3x3 window of the x2
+    upsampled input reads 2x2 source pixels), else 1."""
+    if isinstance(block, GenDeconv) and block.conv._fast_path():
+        return 4.0 / 9.0
+    return 1.0
+
+
 def make_block(spec, dtype=None, fast_gradient=True):
     """A Keras layer for one spec row (``GenDeconv`` for upsampling rows)."""
     if spec.upsample:

@@ -60,7 +60,9 @@ def test_attention_flops_closed_form():
 def test_generator_flops_scale_with_pixels_and_batch():
     generator = build_generator(use_attention=False)
     small = flops.generator_flops(generator, 1, 64, 64)["total"]
-    assert flops.generator_flops(generator, 1, 128, 128)["total"] == 4 * small
+    # Proportional to the pixels, but for the upsampling blocks' one-pixel border (their
+    # phase convolution covers (h + 1) x (w + 1) source positions).
+    assert 4 * small * 0.98 < flops.generator_flops(generator, 1, 128, 128)["total"] < 4 * small
     assert flops.generator_flops(generator, 8, 64, 64)["total"] == 8 * small
 
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from gi_tf.inference.windowed import attention as attention_lib
 from gi_tf.inference.windowed import geometry
+from gi_tf.layers.conv_blocks import work_fraction
 
 # Auto mode runs the windowed path when its analytic cost is below this share of the full
 # computation's: the windowed path runs more, smaller operations, measured at 1.7-3.1x its
@@ -190,7 +191,7 @@ def _flops_per_pixel(generator):
         sizes = geometry.stack_sizes(geometry.OPS[name], size // scale)
         for layer, out in zip(_layers(generator, name), sizes[1:]):
             k = getattr(layer, "conv", layer).kernel.shape
-            total += 2.0 * k[0] * k[1] * k[2] * k[3] * out * out
+            total += 2.0 * k[0] * k[1] * k[2] * k[3] * out * out * work_fraction(layer)
     return total / size**2
 
 
