@@ -20,7 +20,9 @@ def test_defaults_serve_on_loopback_with_bounded_size():
     values = _parse()
     assert (values.host, values.port, values.model) == ("127.0.0.1", 7860, None)
     config = app_cli.app_config(values)
-    assert (config.max_side, config.crop_to_hole) == (1024, 0)
+    # Big photos: full resolution when the model's plan fits the budget, else 1024 px.
+    assert (config.max_side, config.crop_to_hole, config.max_request_gb) == ("auto", 0, 4.0)
+    assert app_cli.app_config(_parse("--max_side=1024")).max_side == 1024
 
 
 def test_flags_become_the_app_config():
