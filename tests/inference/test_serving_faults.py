@@ -297,7 +297,9 @@ INPAINTER_CASES = {
     "grey image": ((_image()[..., :1], _mask()), ValueError, "RGB"),
     "RGBA image": ((np.dstack([_image(), _mask()]), _mask()), ValueError, "RGB"),
     "float image": ((_image() / 255.0, _mask()), TypeError, "uint8"),
-    "float mask": ((_image(), _mask() / 255.0), TypeError, "bool .* or uint8"),
+    "float mask 0..255": ((_image(), _mask().astype(np.float32)), ValueError,
+                          r"float mask must hold values in \[0, 1\]"),
+    "int64 mask": ((_image(), _mask().astype(np.int64)), TypeError, "bool .* uint8 .* float"),
     "encoded bytes": ((PNG_IMAGE, _mask()), TypeError, "read_image"),
     "a path": (("photo.png", _mask()), TypeError, "read_image"),
 }
@@ -367,7 +369,7 @@ def test_a_killed_export_leaves_no_half_version_and_the_next_export_gets_the_nex
 
 def test_an_export_whose_writes_fail_says_so_and_leaves_nothing(checkpoint, tmp_path,
                                                                 monkeypatch, capsys):
-    def disk_fills(generator, directory, max_pixels=None):
+    def disk_fills(generator, directory, *limits):
         with tf.io.gfile.GFile(os.path.join(directory, "saved_model.pb"), "wb") as handle:
             handle.write(b"half a graph")
         raise tf.errors.ResourceExhaustedError(None, None, f"{directory}/variables/variables"
