@@ -216,7 +216,10 @@ def test_fast_gradients_equal_tensorflows_own_to_float32_rounding(textures):
             counts[name, update] = (ops_.count("Conv2DBackpropInput"),
                                     ops_.count("Conv2DBackpropFilter"))
     assert counts["fast", "generator"][0] < counts["reference", "generator"][0]
-    assert counts["fast", "critic"][1] < counts["reference", "critic"][1]
+    # The critics' leaky ReLU is a select (models/critics.py), whose gradient does not
+    # depend on its input, so TensorFlow's own double backward no longer pushes zeros
+    # through the critics' convolutions either: the hand-written path is no worse.
+    assert counts["fast", "critic"][1] <= counts["reference", "critic"][1]
 
 
 def test_one_fast_training_step_equals_the_automatic_one(textures):
