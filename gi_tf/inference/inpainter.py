@@ -234,6 +234,8 @@ class Inpainter:
                 names the checkpoint and what is wrong
                 (:func:`gi_tf.models.checkpoints.load_generator`).
         """
+        import tensorflow as tf
+
         from gi_tf.models.checkpoints import load_generator
 
         generator, model_config, prefix = load_generator(
@@ -247,9 +249,18 @@ class Inpainter:
                     max_request_bytes=None if not max_request_gb else max_request_gb * 1e9)
             return functions[mode]
 
-        return cls(lambda image, mask: window_fn("auto")(image, mask), generator=generator,
-                   model_config=model_config, source=prefix, max_pixels=max_pixels,
-                   window_fns=window_fn)
+        inpainter = cls(None, generator=generator, model_config=model_config, source=prefix,
+                        max_pixels=max_pixels, window_fns=window_fn)
+
+        def auto(image, mask):
+            # The plan first (a small graph): when every sample takes the whole image, the
+            # whole-image function runs (the same arithmetic auto's choice runs), so the
+            # windowed path is traced only for a request that uses it.
+            windowed = inpainter._plan_function()(mask, tf.constant("auto"))["windowed"]
+            return window_fn("auto" if np.any(windowed.numpy()) else "off")(image, mask)
+
+        inpainter._serve_fn = auto
+        return inpainter
 
     @classmethod
     def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
@@ -287,13 +298,20 @@ class Inpainter:
             out = self.saved_model.signatures["plan"](mask=tf.constant(mask),
                                                       window=tf.constant(window))
         else:
-            if self._plan_fn is None:
-                from gi_tf.inference.preprocessing import plan_costs
-
-                generator = self.generator
-                self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w))
-            out = self._plan_fn(tf.constant(mask), tf.constant(window))
+            out = self._plan_function()(tf.constant(mask), tf.constant(window))
         return {key: np.asarray(value)[0].item() for key, value in out.items()}
+
+    def _plan_function(self):
+        """``plan_costs`` of this generator as a ``tf.function`` ``(mask, window)``."""
+        if self._plan_fn is None:
+            import tensorflow as tf
+
+            from gi_tf.inference.preprocessing import plan_costs
+
+            generator = self.generator
+            self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w),
+                                        autograph=False)
+        return self._plan_fn
 
     def _serve(self, window):
         """The serving function of a window mode (ValueError if this model lacks it)."""
