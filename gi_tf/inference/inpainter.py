@@ -20,7 +20,6 @@ from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
-from gi_tf.inference.preprocessing import MASK_THRESHOLD
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
@@ -29,6 +28,7 @@ from gi_tf.inference.preprocessing import make_uint8_function
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import check_pixels
+from gi_tf.utils.image_io import holes_from_mask
 
 
 def as_batch(image, mask):
@@ -36,8 +36,8 @@ def as_batch(image, mask):
 
     Args:
         image: uint8 RGB ``[H, W, 3]`` or ``[N, H, W, 3]``.
-        mask: bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] (> 0.5 =
-            hole): ``[H, W]``, ``[H, W, 1]`` (shared by all samples), or ``[N, H, W]`` /
+        mask: the mask rule of :func:`gi_tf.utils.image_io.holes_from_mask` (bool True,
+            uint8 >= 128 or float in [0, 1] > 0.5 = hole): ``[H, W]``, ``[H, W, 1]`` (shared by all samples), or ``[N, H, W]`` /
             ``[N, H, W, 1]``.
 
     Raises:
@@ -65,19 +65,7 @@ def as_batch(image, mask):
     if min(n, h, w) < 1:
         raise ValueError(f"image must not be empty; got shape {image.shape}")
     mask = np.asarray(mask)
-    if mask.dtype == bool:
-        holes = mask
-    elif mask.dtype == np.uint8:
-        holes = mask >= MASK_THRESHOLD
-    elif np.issubdtype(mask.dtype, np.floating):
-        if mask.size and not (np.abs(mask.astype(np.float64) - 0.5) <= 0.5).all():
-            raise ValueError("a float mask must hold values in [0, 1] (> 0.5 = hole), without "
-                             "NaN")
-        holes = mask > 0.5
-    else:
-        raise TypeError(
-            f"mask must be bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] "
-            f"(> 0.5 = hole); got dtype {mask.dtype}")
+    holes = holes_from_mask(mask)
     shared = {(h, w), (h, w, 1)}
     per_sample = {(n, h, w), (n, h, w, 1)} if batched else set()
     if holes.shape not in shared | per_sample:

@@ -23,6 +23,7 @@ from gi_tf.parity import cases as cases_lib
 from gi_tf.parity import compare
 from gi_tf.parity import ours
 from gi_tf.parity import weights as weights_lib
+from gi_tf.utils.image_io import holes_from_mask
 
 SECTIONS = ("attention", "generator", "training")
 FIXTURE_VERSION = 1
@@ -131,7 +132,7 @@ def _generator_fixture(outputs, mask, server, server_mask):
 
 def _server_mask(mask_image, shape):
     h, w = shape[1], shape[2]
-    return (mask_image[None, :h, :w, :1] >= 128).astype(np.float32)
+    return holes_from_mask(mask_image[None, :h, :w, :1]).astype(np.float32)
 
 
 def _uint8_rows(label, mine, theirs, mask):
