@@ -13,6 +13,7 @@ import functools
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference import WINDOW_MODES
@@ -20,11 +21,14 @@ from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.inference.preprocessing import plan_costs
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
 
 from gi_tf.inference.preprocessing import make_uint8_function
+from gi_tf.models.checkpoints import checkpoint_problem
+from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import check_pixels
@@ -166,10 +170,6 @@ class Inpainter:
             ValueError: a SavedModel that does not load (missing or damaged files, no
                 ``serving_default``); the message names the directory and the cause.
         """
-        import tensorflow as tf
-
-        from gi_tf.models.checkpoints import checkpoint_problem
-
         path = resolve_saved_model(saved_model_dir)
         variables = files.join(path, "variables")
         if files.isdir(variables) and files.listdir(variables):  # checked before the graph
@@ -222,8 +222,6 @@ class Inpainter:
                 names the checkpoint and what is wrong
                 (:func:`gi_tf.models.checkpoints.load_generator`).
         """
-        from gi_tf.models.checkpoints import load_generator
-
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)
         functions = {}
@@ -261,8 +259,6 @@ class Inpainter:
             that path), ``peak_bytes`` (its estimated peak working memory), and both paths'
             ``windowed_flops`` / ``whole_flops``.
         """
-        import tensorflow as tf
-
         if window not in WINDOW_MODES:
             raise ValueError(f"window must be one of {WINDOW_MODES}; got {window!r}")
         height, width = image_shape[:2]
@@ -276,8 +272,6 @@ class Inpainter:
                                                       window=tf.constant(window))
         else:
             if self._plan_fn is None:
-                from gi_tf.inference.preprocessing import plan_costs
-
                 generator = self.generator
                 self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w))
             out = self._plan_fn(tf.constant(mask), tf.constant(window))
@@ -297,8 +291,6 @@ class Inpainter:
 
     def _runner(self, window):
         """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy."""
-        import tensorflow as tf
-
         serve = self._serve(window)
 
         def run(image, holes):
@@ -380,8 +372,6 @@ class Inpainter:
 
 
 def _call_with_window(signature, window, image, mask):
-    import tensorflow as tf
-
     return signature(image=image, mask=mask, window=tf.constant(window))
 
 

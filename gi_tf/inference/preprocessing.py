@@ -48,6 +48,7 @@ from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import FLOAT_MASK_THRESHOLD
 from gi_tf.utils.image_io import MASK_THRESHOLD
 from gi_tf.utils.image_io import encoded_image_size
+from gi_tf.utils.visualize import offsets_to_rgb
 
 POLICIES = ("pad", "crop")
 FULL_MASK_MESSAGE = "mask covers the whole image: nothing to borrow from"
@@ -275,8 +276,6 @@ def attention_image(offsets, holes):
     Offsets ``[N, Hn/8, Wn/8, 2]`` are coloured per sample, every cell becomes an 8x8
     block, the map is cropped to H x W; samples without a hole are all white.
     """
-    from gi_tf.utils.visualize import offsets_to_rgb
-
     rgb = tf.convert_to_tensor(offsets_to_rgb(offsets, running_max=ATTENTION_RUNNING_MAX))
     rgb = tf.repeat(tf.repeat(rgb, SIZE_MULTIPLE, axis=1), SIZE_MULTIPLE, axis=2)
     shape = tf.shape(holes)

@@ -80,6 +80,7 @@ def encoded_image_size(data):
     Args:
         data: scalar string tensor (or bytes), the encoded file.
     """
+    # lazy: TensorFlow not needed for reading files or --help
     import tensorflow as tf
 
     data = tf.convert_to_tensor(data, tf.string)
@@ -125,6 +126,7 @@ def declared_size(data):
     format's header is not read here or cannot be parsed (then decoding says what is
     wrong). See :func:`encoded_image_size`."""
     global _declared_size_fn
+    # lazy: TensorFlow not needed for reading files or --help
     import tensorflow as tf
 
     if _declared_size_fn is None:
