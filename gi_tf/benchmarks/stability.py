@@ -25,9 +25,9 @@ from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
 from gi_tf.data.pipeline import DataConfig
 from gi_tf.models.config import ModelConfig
+from gi_tf.training import loop as loop_lib
 from gi_tf.training.config import scaled_mask_config
 from gi_tf.training.config import TrainConfig
-from gi_tf.training.loop import train
 from gi_tf.utils import files
 
 NAME = "stability"
@@ -83,7 +83,7 @@ def train_and_sample(steps, samples=SAMPLES, seed=0, model_dir=None):
     model_dir = tempfile.mkdtemp(prefix="gi_tf_stability_") if scratch else model_dir
     error = None
     try:
-        train(config, ModelConfig(), data_config, model_dir, log=log)
+        loop_lib.train(config, ModelConfig(), data_config, model_dir, log=log)
     except Exception as exc:  # a NaN/Inf stop (NonFiniteLossError) is a result here
         error = error_text(exc)
     finally:
