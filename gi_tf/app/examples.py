@@ -9,6 +9,9 @@ own stands in.
 
 import numpy as np
 
+from gi_tf.utils import files
+from gi_tf.utils.image_io import write_image_atomic
+
 EXAMPLE_SIZE = 256
 TEXTURE_EXAMPLES = ("bricks", "tiles", "dots", "stripes")
 
@@ -39,6 +42,7 @@ def checkerboard(size=EXAMPLE_SIZE, cell=16):
 def example_images(size=EXAMPLE_SIZE):
     """``[(name, uint8 RGB [H, W, 3]), ...]`` for the page's example gallery."""
     try:
+        # lazy: a checkerboard stands in when it cannot be imported
         from gi_tf.data import builtin_images
     except ImportError:
         return [("checkerboard", add_disc(checkerboard(size), (size // 2, size // 2),
@@ -57,8 +61,5 @@ def example_images(size=EXAMPLE_SIZE):
 
 def write_examples(directory, size=EXAMPLE_SIZE):
     """Write :func:`example_images` as PNG files into ``directory``; returns their paths."""
-    from gi_tf.utils import files
-    from gi_tf.utils.image_io import write_image_atomic
-
     return [write_image_atomic(files.join(directory, f"{name}.png"), image)
             for name, image in example_images(size)]

@@ -236,6 +236,7 @@ def strategy_notes(holes, config):
     Uses :mod:`gi_tf.inference.large_images`' own window and working-size rules, so the note
     describes exactly what :meth:`Inpainter.inpaint` does.
     """
+    # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.large_images import hole_window
     from gi_tf.inference.large_images import working_size
 
@@ -265,6 +266,7 @@ def resolve_max_side(inpainter, image, holes, config):
     """
     if config.max_side != AUTO:
         return config, []
+    # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.large_images import working_size
 
     height, width = image.shape[:2]

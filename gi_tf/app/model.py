@@ -62,6 +62,7 @@ class ServedModel:
 
 def model_kind(path):
     """``"saved_model"``, ``"checkpoint"`` or None for what is at ``path``."""
+    # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import is_saved_model
     from gi_tf.models.checkpoints import resolve_checkpoint
 
@@ -102,6 +103,7 @@ def load_inpainter(kind, path, attention_chunk_elements=None):
 
     ``attention_chunk_elements`` (checkpoints only): None = the Inpainter's default bound.
     """
+    # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
     from gi_tf.inference.inpainter import Inpainter
 
@@ -113,6 +115,7 @@ def load_inpainter(kind, path, attention_chunk_elements=None):
 
 def untrained_inpainter(attention_chunk_elements=None):
     """An Inpainter around a freshly initialised generator (Keras' seeded initialisers)."""
+    # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
     from gi_tf.inference.inpainter import Inpainter
     from gi_tf.inference.preprocessing import make_uint8_function

@@ -25,10 +25,13 @@ import logging
 import os
 import tempfile
 
+from gi_tf.app.examples import write_examples
 from gi_tf.app.logic import AppConfig
 from gi_tf.app.logic import InputError
 from gi_tf.app.logic import handle_request
 from gi_tf.utils import files
+from gi_tf.utils.image_io import write_image_atomic
+from gi_tf.utils.visualize import legend_image
 
 LEGEND_SIZE = 121
 BRUSH_COLOUR = "#ff00ff"  # only for display: the hole is wherever the brush layer is opaque
@@ -53,6 +56,7 @@ _log = logging.getLogger(__name__)
 def import_gradio():
     """Gradio, or an ImportError saying how to install it."""
     try:
+        # lazy: optional dependency (the [app] extra)
         import gradio
     except ImportError as err:
         raise ImportError("gi-app needs Gradio, an optional dependency: "
@@ -62,8 +66,6 @@ def import_gradio():
 
 def write_download(result, directory):
     """Write the result as ``inpainted.png`` in a fresh folder under ``directory``."""
-    from gi_tf.utils.image_io import write_image_atomic
-
     folder = tempfile.mkdtemp(prefix="result-", dir=directory)
     return write_image_atomic(os.path.join(folder, "inpainted.png"), result)
 
@@ -99,6 +101,7 @@ def guard_decoding(gr, editor, max_pixels):
     the image is decoded and :func:`gi_tf.app.logic.check_request` refuses it), and the
     refusal becomes the page's message (``gr.Error``) instead of a bare "Error".
     """
+    # lazy: installed with Gradio (the [app] extra)
     import PIL.Image
 
     PIL.Image.MAX_IMAGE_PIXELS = max_pixels
@@ -125,9 +128,6 @@ def build_app(served, config=AppConfig(), work_dir=None):
             folder by default).
     """
     gr = import_gradio()
-    from gi_tf.app.examples import write_examples
-    from gi_tf.utils.visualize import legend_image
-
     config.validate()
     work_dir = work_dir or tempfile.mkdtemp(prefix="gi_app_")
     examples = write_examples(os.path.join(work_dir, "examples"))

@@ -5,12 +5,16 @@ sees for 256x256 and 512x512 images (1/4 resolution, 128 channels, matching at r
 on a 32x32 / 64x64 grid). Each case runs under ``tf.function`` with a centred hole.
 """
 
+import numpy as np
+import tensorflow as tf
+
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import fraction_of_yardstick
 from gi_tf.benchmarks.common import time_call
 from gi_tf.benchmarks.flops import attention_flops
+from gi_tf.layers import ContextualAttention
 
 NAME = "attention"
 TITLE = "contextual attention forward (tf.function, batch 1, rate 2)"
@@ -25,11 +29,6 @@ def feature_sizes(quick):
 
 
 def time_attention(implementation, height, width, channels, settings):
-    import numpy as np
-    import tensorflow as tf
-
-    from gi_tf.layers import ContextualAttention
-
     rng = np.random.default_rng(settings.seed)
     features = tf.constant(rng.standard_normal((1, height, width, channels)).astype("float32"))
     holes = tf.constant(centre_holes(1, height, width))

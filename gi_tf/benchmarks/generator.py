@@ -6,6 +6,9 @@ the run's matmul yardstick. ``first_ms`` is the first call alone (tracing, and f
 compilation).
 """
 
+import keras
+import tensorflow as tf
+
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
 from gi_tf.benchmarks.common import error_text
@@ -13,6 +16,8 @@ from gi_tf.benchmarks.common import latency_fields
 from gi_tf.benchmarks.common import smooth_test_image
 from gi_tf.benchmarks.common import time_call
 from gi_tf.benchmarks.flops import generator_flops
+from gi_tf.models import build_generator
+from gi_tf.models.checkpoints import load_generator
 
 NAME = "generator"
 TITLE = "generator forward latency (random inputs, centred hole)"
@@ -30,15 +35,9 @@ def cases(quick):
 
 def make_generator(settings, dtype=None, attention_chunk_elements=None):
     """A built generator: trained weights from ``settings.checkpoint``, else seeded random."""
-    import keras
-
-    from gi_tf.models import build_generator
-
     keras.utils.set_random_seed(settings.seed)
     generator = build_generator(dtype=dtype, attention_chunk_elements=attention_chunk_elements)
     if settings.checkpoint:
-        from gi_tf.models.checkpoints import load_generator
-
         trained, _, _ = load_generator(settings.checkpoint)
         generator.set_weights(trained.get_weights())
     return generator
@@ -46,8 +45,6 @@ def make_generator(settings, dtype=None, attention_chunk_elements=None):
 
 def forward_function(generator, mode):
     """``fn(image, holes) -> refined`` for ``mode`` in :data:`MODES`."""
-    import tensorflow as tf
-
     def forward(image, holes):
         return generator(image, holes)[1]
 
@@ -57,8 +54,6 @@ def forward_function(generator, mode):
 
 
 def inputs(batch, size, seed):
-    import tensorflow as tf
-
     return (tf.constant(smooth_test_image(batch, size, size, seed)),
             tf.constant(centre_holes(batch, size, size)))
 

@@ -24,9 +24,10 @@ time of each case. Exit status 1 if a float output differs by more than 1e-4.
 Case names after the directory run only those (``save DIR generator`` then ``compare DIR
 generator generator_jit``): the quick form the tests use.
 
-Only the JAX side's needs are imported here at module level (NumPy and the file layer,
-which serves local paths without TensorFlow): ``compare`` runs where TensorFlow is not
-installed (``tests/benchmarks/test_jax_check.py`` checks it in a subprocess that cannot
+Only what both sides have is imported at module level (NumPy, Keras, the layers and
+the generator, and the file layer, which serves local paths without TensorFlow; JAX only
+in the functions that need it): ``compare`` runs where TensorFlow is not installed
+(``tests/benchmarks/test_jax_check.py`` checks it in a subprocess that cannot
 import TensorFlow, and ``.ci/jax`` runs the full check in a venv without it).
 """
 
@@ -35,8 +36,11 @@ import os
 import sys
 import time
 
+import keras
 import numpy as np
 
+from gi_tf.layers import ContextualAttention
+from gi_tf.models import build_generator
 from gi_tf.utils import files
 
 TOLERANCE = 1e-4
@@ -88,11 +92,6 @@ def make_inputs(seed=0):
 def run_cases(inputs, weights_path, cases=CASES):
     """``{case: {output name: array}}`` and ``{case: seconds of the second call}``
     for the eager cases among ``cases``."""
-    import keras
-
-    from gi_tf.layers import ContextualAttention
-    from gi_tf.models import build_generator
-
     outputs, seconds = {}, {}
 
     def timed(name, fn):
@@ -126,12 +125,8 @@ def run_jit_cases(inputs, weights_path, cases=JIT_CASES):
     way Keras' own JAX trainer compiles it. Outputs are named ``<case>_jit`` and are
     compared with the TF outputs of ``<case>``.
     """
+    # lazy: optional dependency; the TensorFlow side runs without JAX
     import jax
-    import keras
-
-    from gi_tf.layers import ContextualAttention
-    from gi_tf.models import build_generator
-
     outputs, seconds = {}, {}
 
     def timed(name, fn, keys):
@@ -173,10 +168,6 @@ def _read_npz(path):
 def save(directory, cases=None):
     """TensorFlow side: write inputs, random generator weights and the TF outputs
     (of ``cases``; None = all; a ``<case>_jit`` needs the TF outputs of ``<case>``)."""
-    import keras
-
-    from gi_tf.models import build_generator
-
     cases = {case.removesuffix("_jit") for case in _checked_cases(cases)}
     _require_backend("tensorflow")
     files.makedirs(directory)
@@ -216,6 +207,7 @@ def compare(directory, cases=None):
     Returns the report."""
     cases = _checked_cases(cases)
     _require_backend("jax")
+    # lazy: optional dependency; the TensorFlow side runs without JAX
     import jax
 
     inputs = _read_npz(os.path.join(directory, "inputs.npz"))
@@ -247,8 +239,6 @@ def worst_float_difference(report):
 
 
 def _require_backend(name):
-    import keras
-
     if keras.backend.backend() != name:
         raise SystemExit(f"run this step with KERAS_BACKEND={name} (Keras uses "
                          f"{keras.backend.backend()!r})")

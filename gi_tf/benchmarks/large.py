@@ -33,14 +33,34 @@ request's peak working memory, the figure ``gi-export --max_request_gb`` bounds,
 ``est/peak`` its ratio to the measured ``peak_mb``.
 """
 
+import dataclasses
 import functools
 import json
 import sys
+import tempfile
 import time
 
+import numpy as np
+import tensorflow as tf
+
+from gi_tf.benchmarks.common import BenchSettings
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import smooth_test_image
+from gi_tf.benchmarks.generator import make_generator
+from gi_tf.benchmarks.memory import _peak_resident_bytes
+from gi_tf.benchmarks.memory import _PeakMeter
+from gi_tf.benchmarks.memory import chunk_count
+from gi_tf.benchmarks.memory import run_child_module
+from gi_tf.data.brush_strokes import free_form_mask
+from gi_tf.inference import windowed
+from gi_tf.inference.export import export_generator
+from gi_tf.inference.inpainter import Inpainter
+from gi_tf.inference.preprocessing import make_uint8_function
+from gi_tf.inference.preprocessing import padded_size
+from gi_tf.inference.windowed import plan as plan_lib
+from gi_tf.inference.windowed import run as windowed_run
+from gi_tf.models.config import ModelConfig
 
 NAME = "large"
 TITLE = "large photos end to end (Inpainter.inpaint, fresh process per case, batch 1)"
@@ -86,16 +106,12 @@ def make_holes(mask, height, width, seed=0):
     three boxes (one touching the bottom border), sample 1 strokes drawn in the top-left
     quarter and a box at the right border.
     """
-    import numpy as np
-
     kind, size = mask
     holes = np.zeros((1, height, width), bool)
     if kind == "box":
         top, left = (height - size) // 2, (width - size) // 2
         holes[0, top:top + size, left:left + size] = True
         return holes
-    from gi_tf.data.brush_strokes import free_form_mask
-
     if kind == "strokes":
         for i in range(8):
             drawn = free_form_mask(1, height, width, seed=[seed, i], max_strokes=3,
@@ -124,11 +140,6 @@ def _inpainter(settings_dict, source="checkpoint"):
     """An Inpainter on the bench's generator (trained weights if a checkpoint is given): in
     memory (``"checkpoint"``, as ``Inpainter.from_checkpoint``), or a SavedModel directory
     that :func:`export_for_cases` wrote (reloaded as ``Inpainter.load`` does)."""
-    from gi_tf.benchmarks.common import BenchSettings
-    from gi_tf.benchmarks.generator import make_generator
-    from gi_tf.inference.inpainter import Inpainter
-    from gi_tf.inference.preprocessing import make_uint8_function
-
     if source != "checkpoint":
         return Inpainter.load(source)
     settings = BenchSettings(**settings_dict)
@@ -138,12 +149,6 @@ def _inpainter(settings_dict, source="checkpoint"):
 
 def export_for_cases(settings):
     """Export the bench's generator once (the SavedModel rows load it in their process)."""
-    import tempfile
-
-    from gi_tf.benchmarks.generator import make_generator
-    from gi_tf.inference.export import export_generator
-    from gi_tf.models.config import ModelConfig
-
     generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
     return export_generator(generator, ModelConfig(use_attention=generator.use_attention),
                             tempfile.mkdtemp(prefix="gi_bench_export_"), max_request_gb=None)
@@ -151,11 +156,6 @@ def export_for_cases(settings):
 
 def _path(inpainter, holes, window):
     """What ``window`` makes the pipeline run: ``(description, FLOPs, estimated bytes)``."""
-    import numpy as np
-
-    from gi_tf.benchmarks.memory import chunk_count
-    from gi_tf.inference.preprocessing import padded_size
-
     cost = inpainter.plan(holes.shape, holes, window)
     if cost["windowed"]:
         share = cost["windowed_flops"] / cost["whole_flops"]
@@ -169,12 +169,6 @@ def _path(inpainter, holes, window):
 
 def measure(request):
     """In this process: one case's time, memory and path (see the module docstring)."""
-    import numpy as np
-    import tensorflow as tf
-
-    from gi_tf.benchmarks.memory import _peak_resident_bytes
-    from gi_tf.benchmarks.memory import _PeakMeter
-
     settings = request["settings"]
     inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True),
                                   request.get("source", "checkpoint"))
@@ -207,15 +201,6 @@ def measure(request):
 
 def exactness(request):
     """In this process: windowed vs full on a batch of two masks (float32 and uint8)."""
-    import numpy as np
-
-    from gi_tf.inference import windowed
-
-    import tensorflow as tf
-
-    from gi_tf.inference.windowed import plan as plan_lib
-    from gi_tf.inference.windowed import run as windowed_run
-
     settings = request["settings"]
     inpainter = _cached_inpainter(json.dumps(settings, sort_keys=True), "checkpoint")
     generator = inpainter.generator
@@ -257,8 +242,6 @@ def run_case(kind, request, fresh_process=True):
 
 def run_in_subprocess(kind, request):
     """:func:`measure` or :func:`exactness` in a fresh interpreter; returns its dict."""
-    from gi_tf.benchmarks.memory import run_child_module
-
     return run_child_module("gi_tf.benchmarks.large", [kind, json.dumps(request)],
                             RESULT_PREFIX)
 
@@ -282,8 +265,6 @@ def _holes_text(mask, fraction):
 
 
 def run(settings, context):
-    import dataclasses
-
     section = Section(NAME, TITLE, COLUMNS)
     gflops = context.get("matmul_gflops")
     fresh = not settings.quick  # --quick: in this process (a smoke test of the code paths)

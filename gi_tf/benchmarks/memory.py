@@ -19,11 +19,16 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import tensorflow as tf
+
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import fraction_of_yardstick
 from gi_tf.benchmarks.flops import attention_flops
+from gi_tf.layers import ContextualAttention
+from gi_tf.layers.attention_chunked import chunk_rows
 
 NAME = "memory"
 TITLE = "attention peak memory (fresh process per case, batch 1)"
@@ -65,8 +70,6 @@ def chunk_count(height, width, chunk_elements):
 
     Rows per chunk: :func:`gi_tf.layers.attention_chunked.chunk_rows`, the layer's rule.
     """
-    from gi_tf.layers.attention_chunked import chunk_rows
-
     grid_h, grid_w = height // 8, width // 8
     length = grid_h * grid_w
     if grid_h * grid_w * length <= chunk_elements:
@@ -113,8 +116,6 @@ class _PeakMeter:
     """Peak extra memory of one call: GPU allocator peak, or CPU peak RSS (VmHWM)."""
 
     def __init__(self, gpu):
-        import tensorflow as tf
-
         self.tf, self.gpu = tf, gpu
 
     def start(self):
@@ -129,6 +130,7 @@ class _PeakMeter:
         if self.gpu:
             return self.tf.config.experimental.get_memory_info("GPU:0")["peak"] - self.before
         if not self.resettable:
+            # lazy: Unix only, a fallback
             import resource
 
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.before
@@ -142,11 +144,6 @@ def measure(height, width, variant, chunk_elements, seed=0):
     allocators kept from the first and shows almost no growth. A tiny warm-up call
     beforehand keeps one-off runtime set-up out of the figure.
     """
-    import numpy as np
-    import tensorflow as tf
-
-    from gi_tf.layers import ContextualAttention
-
     fh, fw = height // 4, width // 4
     chunk = None if variant == "full" else chunk_elements
     layer = ContextualAttention(rate=2, chunk_elements=chunk)

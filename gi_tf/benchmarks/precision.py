@@ -15,6 +15,7 @@ refined image's difference from fp32 inside the hole, in 8-bit levels
 """
 
 import numpy as np
+import tensorflow as tf
 
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
@@ -52,8 +53,6 @@ def _generators(settings):
 
 
 def run(settings, context):
-    import tensorflow as tf
-
     section = Section(NAME, TITLE, COLUMNS)
     generators = _generators(settings)
     for size in sizes(settings.quick):

@@ -8,6 +8,9 @@ import platform
 import sys
 import time
 
+import keras
+import tensorflow as tf
+
 from gi_tf.benchmarks import SECTION_ORDER
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
@@ -27,9 +30,6 @@ def parse_sections(text):
 
 def machine_info():
     """Host, CPU count, TensorFlow/Keras versions and devices (what the figures belong to)."""
-    import keras
-    import tensorflow as tf
-
     return {
         "platform": platform.platform(),
         "processor": _cpu_model(),

@@ -11,6 +11,7 @@ import tempfile
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
@@ -40,9 +41,8 @@ def export_and_load(generator, directory):
     Returns:
         ``(signature, export_s, load_s)``.
     """
-    import tensorflow as tf
-
     try:
+        # lazy: an import failure becomes this section's error row
         from gi_tf.inference.export import export_generator
         from gi_tf.models.config import ModelConfig
     except ImportError as exc:
@@ -56,8 +56,6 @@ def export_and_load(generator, directory):
 
 
 def uint8_inputs(batch, size, seed):
-    import tensorflow as tf
-
     image = np.round((smooth_test_image(batch, size, size, seed) + 1.0) * 127.5).astype("uint8")
     mask = (centre_holes(batch, size, size) * 255).astype("uint8")
     return tf.constant(image), tf.constant(mask)

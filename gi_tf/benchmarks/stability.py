@@ -23,6 +23,12 @@ import numpy as np
 
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
+from gi_tf.data.pipeline import DataConfig
+from gi_tf.models.config import ModelConfig
+from gi_tf.training import loop as loop_lib
+from gi_tf.training.config import scaled_mask_config
+from gi_tf.training.config import TrainConfig
+from gi_tf.utils import files
 
 NAME = "stability"
 TITLE = "long-run stability (gi-train's train(): NaN guard, gradient penalty, RSS per step)"
@@ -38,6 +44,7 @@ def resident_bytes():
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
+        # lazy: Unix only, a fallback
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -56,13 +63,6 @@ def train_and_sample(steps, samples=SAMPLES, seed=0, model_dir=None):
     Returns:
         ``([{"step", "rss_bytes", "logs": {term: float}}], error str or None)``.
     """
-    from gi_tf.data.pipeline import DataConfig
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.training.config import TrainConfig
-    from gi_tf.training.config import scaled_mask_config
-    from gi_tf.training.loop import train
-    from gi_tf.utils import files
-
     every = max(1, steps // samples)
     config = TrainConfig(image_size=IMAGE_SIZE, batch_size=BATCH, critic_steps=1,
                          max_steps=steps, mask=scaled_mask_config(IMAGE_SIZE), seed=seed,
@@ -83,7 +83,7 @@ def train_and_sample(steps, samples=SAMPLES, seed=0, model_dir=None):
     model_dir = tempfile.mkdtemp(prefix="gi_tf_stability_") if scratch else model_dir
     error = None
     try:
-        train(config, ModelConfig(), data_config, model_dir, log=log)
+        loop_lib.train(config, ModelConfig(), data_config, model_dir, log=log)
     except Exception as exc:  # a NaN/Inf stop (NonFiniteLossError) is a result here
         error = error_text(exc)
     finally:

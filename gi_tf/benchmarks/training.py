@@ -17,6 +17,7 @@ scaled with the image (half its side, as released at 256).
 """
 
 import numpy as np
+import tensorflow as tf
 
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
@@ -48,9 +49,8 @@ def build_loop(size, batch, critic_steps, seed, **overrides):
 
     ``overrides``: further :class:`gi_tf.training.config.TrainConfig` fields.
     """
-    import tensorflow as tf
-
     try:
+        # lazy: an import failure becomes this section's error row
         from gi_tf.data.masks import MaskConfig
         from gi_tf.models.config import ModelConfig
         from gi_tf.training.config import TrainConfig
@@ -70,8 +70,6 @@ def build_loop(size, batch, critic_steps, seed, **overrides):
 
 def _paths(gan, loop, images, automatic_loop):
     """``{path: (fn, steps per call)}``; every fn blocks until its steps are done."""
-    import tensorflow as tf
-
     iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
     automatic_iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
     train_step = tf.function(gan.train_step, jit_compile=gan.config.jit_compile)

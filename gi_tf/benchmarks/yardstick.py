@@ -5,6 +5,8 @@ in the same run, so the figures read as "fraction of what this machine can do" a
 comparable when the machine is shared or throttled.
 """
 
+import tensorflow as tf
+
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import time_call
@@ -16,8 +18,6 @@ COLUMNS = ["dtype", "n", "device", "median_ms", "gflops"]
 
 def matmul_gflops(n, dtype, repeats, max_seconds, device=None):
     """Median GFLOP/s of ``n x n @ n x n`` (``2 n^3`` FLOPs) under ``tf.function``."""
-    import tensorflow as tf
-
     with tf.device(device or default_device()):
         a = tf.random.stateless_normal((n, n), seed=(1, 2), dtype=tf.float32)
         b = tf.random.stateless_normal((n, n), seed=(3, 4), dtype=tf.float32)
@@ -29,8 +29,6 @@ def matmul_gflops(n, dtype, repeats, max_seconds, device=None):
 
 
 def default_device():
-    import tensorflow as tf
-
     return "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
 
 

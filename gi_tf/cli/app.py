@@ -18,6 +18,13 @@ import logging
 from absl import app
 from absl import flags
 
+from gi_tf.app.logic import AppConfig
+from gi_tf.app.logic import AUTO
+from gi_tf.app.logic import DEFAULT_MAX_PIXELS
+from gi_tf.app.logic import DEFAULT_MAX_REQUEST_GB
+from gi_tf.app.logic import DEFAULT_MAX_SIDE
+from gi_tf.app.model import choose_model
+from gi_tf.app.model import QUICKSTART_DIR
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import WINDOW_MODES
 
@@ -26,11 +33,6 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values=FLAGS):
     """Define this binary's flags on ``flag_values`` (tests pass a fresh ``FlagValues``)."""
-    from gi_tf.app.logic import DEFAULT_MAX_PIXELS
-    from gi_tf.app.logic import DEFAULT_MAX_REQUEST_GB
-    from gi_tf.app.logic import DEFAULT_MAX_SIDE
-    from gi_tf.app.model import QUICKSTART_DIR
-
     flags.DEFINE_string(
         "model", None,
         "SavedModel (version or export base directory) or gi_tf checkpoint (directory or "
@@ -80,9 +82,6 @@ def define_flags(flag_values=FLAGS):
 
 def app_config(flag_values=FLAGS):
     """The :class:`gi_tf.app.logic.AppConfig` the flags describe."""
-    from gi_tf.app.logic import AUTO
-    from gi_tf.app.logic import AppConfig
-
     side = flag_values.max_side
     return AppConfig(max_side=AUTO if side is None else side or None,
                      max_request_gb=flag_values.max_request_gb,
@@ -98,7 +97,7 @@ def main(argv):
     if importlib.util.find_spec("gradio") is None:  # fail before loading a model
         raise app.UsageError("gi-app needs Gradio, an optional dependency: "
                              "pip install 'gi_tf[app]'")
-    from gi_tf.app.model import choose_model
+    # lazy: optional Gradio; TensorFlow not needed for --help
     from gi_tf.app.page import build_app
     from gi_tf.app.page import launch
 

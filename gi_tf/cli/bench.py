@@ -21,6 +21,7 @@ from gi_tf.benchmarks import SECTION_ORDER
 from gi_tf.benchmarks.common import BenchSettings
 from gi_tf.cli import config_flags
 from gi_tf.cli.runner import run_app
+from gi_tf.utils import files
 
 FLAGS = flags.FLAGS
 
@@ -43,13 +44,12 @@ def settings_from_flags(flag_values):
 def write_json_atomic(path, report):
     """Write ``report`` as indented JSON (sections in run order) atomically, to a local
     path or any TF filesystem (:func:`gi_tf.utils.files.write_json`)."""
-    from gi_tf.utils import files
-
     files.write_json(files.abspath(path), report, sort_keys=False)
 
 
 def run_benchmark(flag_values=FLAGS):
     """Runs the requested sections, prints their tables; returns the report dict."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.benchmarks.runner import parse_sections
     from gi_tf.benchmarks.runner import run_sections
 
@@ -62,8 +62,6 @@ def run_benchmark(flag_values=FLAGS):
           "on the machine and its load; compare ratios within one run.\n")
     report = run_sections(names, settings)
     if flag_values.output_json:
-        from gi_tf.utils import files
-
         try:
             write_json_atomic(flag_values.output_json, report)
         except files.FileError as err:

@@ -32,10 +32,13 @@ What is *not* quieted, because it cannot be done cleanly (the lines are harmless
   line bothers you.
 """
 
+import importlib.util
 import logging
 import os
 import sys
 import warnings
+
+from absl import logging as absl_logging
 
 # TensorFlow's C++ INFO lines hidden; its warnings and errors kept.
 TF_CPP_MIN_LOG_LEVEL = "1"
@@ -57,8 +60,6 @@ def program_name(module_name=None):
 
 def _package_dirs(names):
     """Folders of the installed packages ``names`` (found without importing them)."""
-    import importlib.util
-
     folders = []
     for name in names:
         try:
@@ -120,8 +121,6 @@ def setup(program=None, environ=None):
     _program = program or program_name()
     env = os.environ if environ is None else environ
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_CPP_MIN_LOG_LEVEL)
-    from absl import logging as absl_logging
-
     # absl's handler on the root logger before TensorFlow is imported: TensorFlow then
     # does not add a second handler of its own (tf_logging.get_logger).
     absl_logging.use_absl_handler()

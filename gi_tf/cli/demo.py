@@ -32,8 +32,11 @@ import datetime
 
 from absl import app
 from absl import flags
+from absl import logging
 
+from gi_tf.cli.evaluate import command_line
 from gi_tf.cli.runner import run_app
+from gi_tf.evaluation import demo as demo_pipeline
 from gi_tf.evaluation.demo import DEFAULT_SEEDS
 
 FLAGS = flags.FLAGS
@@ -76,6 +79,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def _use_photos(choice):
+    # lazy: TensorFlow not needed for --help
     from gi_tf.data import builtin_images
 
     if choice == "yes" and not builtin_images.photos_available():
@@ -85,8 +89,7 @@ def _use_photos(choice):
 
 def settings_from_flags(flag_values=FLAGS):
     """A :class:`gi_tf.evaluation.demo.DemoSettings` from parsed flags."""
-    from gi_tf.cli.evaluate import command_line
-    from gi_tf.evaluation import demo as demo_pipeline
+    # lazy: TensorFlow not needed for --help
     from gi_tf.evaluation.evaluate import MASK_KINDS
 
     fv = flag_values
@@ -116,10 +119,6 @@ def settings_from_flags(flag_values=FLAGS):
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from absl import logging
-
-    from gi_tf.evaluation import demo as demo_pipeline
-
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress
     demo_pipeline.run_demo(settings_from_flags(flag_values))
 

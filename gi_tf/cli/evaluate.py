@@ -27,6 +27,7 @@ import shlex
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import WINDOW_MODES
@@ -82,6 +83,7 @@ def parse_model_spec(spec):
 def build_methods(model_specs, baselines, radius, max_side=None, patchmatch=True,
                   window="auto", max_pixels=DEFAULT_MAX_PIXELS):
     """``{label: method}``: each model (loaded now), then the classical baselines."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.evaluation.baselines import baseline_methods
     from gi_tf.evaluation.evaluate import inpainter_method
     from gi_tf.evaluation.evaluate import load_inpainter
@@ -125,6 +127,7 @@ def _header(fv, methods, num_samples):
 
 def evaluate_folder(fv):
     """Run the evaluation the flags describe; returns the markdown table."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.evaluation import evaluate as ev
     from gi_tf.evaluation import report as eval_report
 
@@ -152,8 +155,6 @@ def evaluate_folder(fv):
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from absl import logging
-
     logging.set_verbosity(logging.WARNING)
     try:
         evaluate_folder(flag_values)

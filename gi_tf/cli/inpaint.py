@@ -123,6 +123,7 @@ def mask_source(flag_values):
         app.UsageError: two ways of giving holes at once, a malformed box or colour, or
             ``--mask_tolerance`` without ``--mask_color``.
     """
+    # lazy: TensorFlow not needed for --help
     from gi_tf.inference import mask_sources
 
     sources = [n for n in ("box", "mask_color") if flag_values[n].value]
@@ -145,6 +146,7 @@ def mask_source(flag_values):
 
 def build_jobs(flag_values):
     """The :class:`gi_tf.inference.file_jobs.Job` list the flags ask for."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.inference import file_jobs
 
     source = mask_source(flag_values)
@@ -164,6 +166,7 @@ class ModelLoadError(RuntimeError):
 
 def check_model_path(path):
     """Raise ``FileNotFoundError`` unless ``path`` holds a SavedModel or a checkpoint."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.inference.inpainter import is_saved_model
     from gi_tf.models.checkpoints import resolve_checkpoint
 
@@ -188,6 +191,7 @@ class LazyInpainter:
 
     def __call__(self):
         if self.inpainter is None:
+            # lazy: TensorFlow not needed for --help
             from gi_tf.inference.inpainter import Inpainter
 
             print(f"Loading {self.path} ...", flush=True)
@@ -210,6 +214,7 @@ def _report(result):
 
 def run_jobs(jobs, get_inpainter, options):
     """Run every job (progress line for several); returns the list of JobResults."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.inference import file_jobs
 
     if len(jobs) == 1:
@@ -238,6 +243,7 @@ def _gigabytes(n):
 
 def print_plans(jobs, get_inpainter, options):
     """``--plan``: one line per job with the path, FLOPs, memory and time estimates."""
+    # lazy: TensorFlow not needed for --help
     from gi_tf.benchmarks.yardstick import matmul_gflops
     from gi_tf.inference import file_jobs
 
@@ -274,6 +280,7 @@ def print_plans(jobs, get_inpainter, options):
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
+    # lazy: TensorFlow not needed for --help
     from gi_tf.inference.file_jobs import InpaintOptions
 
     options = InpaintOptions(policy=flag_values.policy, max_side=flag_values.max_side or None,

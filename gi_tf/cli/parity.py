@@ -30,6 +30,7 @@ import warnings
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from gi_tf.cli.runner import run_app
 from gi_tf.utils import files
@@ -62,9 +63,8 @@ def define_flags(flag_values=FLAGS):
 
 def configure_tensorflow(tf32=False):
     """True float32 unless ``tf32``; hide TF 1 deprecation notices and tf.layers warnings."""
+    # lazy: TensorFlow not needed for --help
     import tensorflow as tf
-    from absl import logging
-
     # TensorFlow runs float32 matmuls and convolutions in TF32 on Ampere and later GPUs
     # (10-bit mantissa, ~1e-3 relative): far above the float32 noise compared here.
     tf.config.experimental.enable_tensor_float_32_execution(tf32)
@@ -82,10 +82,12 @@ def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_o
         gi_tf.parity.original.CheckoutError: a checkout is missing or incomplete.
         ImportError: tf-keras / PyYAML missing (the ``[parity]`` extra).
     """
+    # lazy: TensorFlow not needed for --help
     from gi_tf.parity import original as original_lib
 
     original_lib.check_checkouts(original_dir, neuralgym_dir)
     configure_tensorflow(tf32)
+    # lazy: TensorFlow not needed for --help
     from gi_tf.parity import compare
     from gi_tf.parity import run as run_lib
 
@@ -108,6 +110,7 @@ def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_o
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
+    # lazy: TensorFlow not needed for --help
     from gi_tf.parity.original import CheckoutError
 
     try:

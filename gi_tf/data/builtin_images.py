@@ -28,7 +28,9 @@ or CC0 are listed, with the licence and author recorded per image. The three
 
 import collections
 
+import cv2
 import numpy as np
+import tensorflow as tf
 
 TEXTURE_KINDS = ("stripes", "tiles", "bricks", "dots", "weave", "waves", "noise")
 TRAIN_SEED = 0
@@ -125,8 +127,6 @@ def _waves(rng, y, x, size):
 
 def _value_noise(rng, size):
     """Non-periodic value noise in [0, 1]: octaves of upsampled random grids."""
-    import cv2
-
     t = np.zeros((size, size))
     for octave in range(4):
         cells = 2 + 3 * 2 ** octave
@@ -193,6 +193,7 @@ def textures(seed, count, size, start=0):
 def photos_available():
     """True when scikit-image (the ``[demo]`` extra) can be imported."""
     try:
+        # lazy: optional dependency (the [demo] extra)
         import skimage.data  # noqa: F401
     except ImportError:
         return False
@@ -215,6 +216,7 @@ def photo(name):
     """
     entry = _photo_entry(name)
     try:
+        # lazy: optional dependency (the [demo] extra)
         import skimage.data
     except ImportError as err:
         raise ImportError("sample photographs need scikit-image: pip install 'gi_tf[demo]'") \
@@ -230,8 +232,6 @@ def photo(name):
 def photo_crop(image, seed, index, size):
     """A random square crop of ``image`` (a random 1/3..full fraction of its short side)
     resized (area) to ``size``; uint8 RGB ``[size, size, 3]``, fixed by the arguments."""
-    import cv2
-
     rng = np.random.default_rng([seed, index, 3])
     height, width = image.shape[:2]
     side = int(round(min(height, width) * rng.uniform(1 / 3, 1.0)))
@@ -311,8 +311,6 @@ def in_memory_dataset(images, batch_size, seed=TRAIN_SEED):
         (``x / 127.5 - 1``). Files and ``DataConfig`` sources go through
         :func:`gi_tf.data.pipeline.make_dataset` instead.
     """
-    import tensorflow as tf
-
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be uint8 [N, S, S, 3]; got {images.dtype} {images.shape}")

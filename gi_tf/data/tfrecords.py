@@ -17,6 +17,7 @@ the final name. Paths may be local or any filesystem ``tf.io.gfile`` knows (``gs
 import os
 import random
 
+import keras
 import tensorflow as tf
 
 from gi_tf.data.sources import SkippedImages
@@ -113,8 +114,6 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
     outputs = shard_paths(output_prefix, num_shards)
     bar = None
     if progress:
-        import keras
-
         bar = keras.utils.Progbar(len(paths), unit_name="image")
     written = 0
     # Hidden temporary shards (gi_tf.utils.files), renamed into place only if all complete.

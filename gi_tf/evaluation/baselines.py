@@ -27,6 +27,7 @@ Example:
 import platform
 import sys
 
+import cv2
 import numpy as np
 
 DEFAULT_RADIUS = 3
@@ -44,8 +45,6 @@ def opencv_inpaint(algorithm="telea", radius=DEFAULT_RADIUS):
     Raises:
         ValueError: unknown ``algorithm`` or a radius that is not positive.
     """
-    import cv2
-
     flags = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
     if algorithm not in flags:
         raise ValueError(f"OpenCV algorithm must be one of {sorted(flags)}; got {algorithm!r}")
@@ -65,6 +64,7 @@ def opencv_inpaint(algorithm="telea", radius=DEFAULT_RADIUS):
 def patchmatch_unavailable():
     """``None`` when PatchMatch can run, else the reason (a sentence naming the fix)."""
     try:
+        # lazy: optional dependency (pypatchmatch)
         from patchmatch import patch_match
     except ImportError as err:
         if sys.version_info < (3, 11):
@@ -91,6 +91,7 @@ def patchmatch_inpaint(patch_size=PATCHMATCH_PATCH_SIZE, seed=PATCHMATCH_SEED):
     reason = patchmatch_unavailable()
     if reason is not None:
         raise ImportError(reason)
+    # lazy: optional dependency (pypatchmatch)
     from patchmatch import patch_match
 
     def inpaint(image, holes):

@@ -28,10 +28,17 @@ import math
 import os
 import time
 
+import keras
 import numpy as np
 
+from gi_tf.data import masks as masks_lib
 from gi_tf.evaluation import metrics as metrics_lib
+from gi_tf.inference.inpainter import Inpainter
+from gi_tf.inference.inpainter import is_saved_model
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
+from gi_tf.utils.image_io import read_image
+from gi_tf.utils.image_io import read_mask
+from gi_tf.utils.image_io import write_image_atomic
 
 GROUND_TRUTH = "ground truth"
 MASK_KINDS = ("box", "free")
@@ -54,8 +61,6 @@ def generated_mask(kind, height, width, seed, index=0):
     ``"free"``: brush strokes (:func:`gi_tf.data.masks.free_form_mask`, sizes relative to
     the image).
     """
-    from gi_tf.data import masks as masks_lib
-
     if kind not in MASK_KINDS:
         raise ValueError(f"mask kind must be one of {MASK_KINDS}; got {kind!r}")
     box_h, box_w = max(1, height // 2), max(1, width // 2)
@@ -114,9 +119,6 @@ def folder_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, seed=0, lim
         max_pixels: refuse images and masks with more pixels, before decoding them
             (:mod:`gi_tf.utils.image_io`); None: no limit.
     """
-    from gi_tf.utils.image_io import read_image
-    from gi_tf.utils.image_io import read_mask
-
     names = list_images(image_folder)[:limit]
     for index, name in enumerate(names):
         image = read_image(os.path.join(image_folder, name), max_pixels=max_pixels)
@@ -141,8 +143,6 @@ def count_samples(image_folder, mask_folder=None, kinds=MASK_KINDS, limit=None):
 def saving_masks(samples, directory):
     """Pass samples through, writing each hole as ``directory/<kind>/<name stem>.png``
     (255 = hole), so that generated masks can be reused with a mask folder."""
-    from gi_tf.utils.image_io import write_image_atomic
-
     for sample in samples:
         stem = os.path.splitext(sample.name)[0]
         write_image_atomic(os.path.join(directory, sample.kind, stem + ".png"),
@@ -153,9 +153,6 @@ def saving_masks(samples, directory):
 def load_inpainter(path, max_pixels=DEFAULT_MAX_PIXELS):
     """An :class:`gi_tf.inference.inpainter.Inpainter` from a SavedModel or a gi_tf checkpoint
     (``max_pixels``: the largest image it takes; None = no limit)."""
-    from gi_tf.inference.inpainter import Inpainter
-    from gi_tf.inference.inpainter import is_saved_model
-
     if is_saved_model(path):
         return Inpainter.load(path, max_pixels=max_pixels)
     return Inpainter.from_checkpoint(path, max_pixels=max_pixels)
@@ -214,8 +211,6 @@ def _call(name, method, sample, holes):
 def _progress_bar(total, enabled):
     if not enabled:
         return None
-    import keras
-
     return keras.utils.Progbar(total, unit_name="image")
 
 

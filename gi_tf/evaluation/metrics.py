@@ -34,6 +34,7 @@ Example:
 
 import math
 
+import cv2
 import numpy as np
 
 METRICS = ("l1", "l1_hole", "l2", "l2_hole", "psnr", "psnr_hole", "ssim", "ssim_hole",
@@ -76,8 +77,6 @@ def _mean_or_nan(values):
 
 
 def _gaussian_blur(x):
-    import cv2
-
     return cv2.GaussianBlur(x, (SSIM_WINDOW, SSIM_WINDOW), SSIM_SIGMA,
                             borderType=cv2.BORDER_REFLECT)
 

@@ -43,11 +43,14 @@ stores the files are moved one by one with ``saved_model.pb`` last.
 import datetime
 import os
 
+import keras
 import tensorflow as tf
 
+from gi_tf import __version__
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference import DEFAULT_MAX_REQUEST_GB
 from gi_tf.inference import preprocessing
+from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
@@ -99,8 +102,6 @@ def save_archive(generator, directory, max_pixels=DEFAULT_MAX_PIXELS,
     ExportArchive stores the generator's variables as plain ``tf.Variable``s, which the
     TF1-style loaders (TF Serving, ``saved_model_cli run``) restore.
     """
-    import keras
-
     archive = keras.export.ExportArchive()
     archive.track(generator)
     for key, (fn, signature) in endpoints(generator, max_pixels, max_request_gb).items():
@@ -139,10 +140,6 @@ def write_extras(directory, model_config, info):
 
 def _export_info(model_config, version, source, attention_chunk_elements, max_pixels,
                  max_request_gb):
-    import keras
-
-    from gi_tf import __version__
-
     return {
         "gi_tf_version": __version__,
         "tensorflow_version": tf.__version__,
@@ -219,8 +216,6 @@ def export_saved_model(checkpoint_path, export_base, version=None,
     Returns:
         The path of the written version directory.
     """
-    from gi_tf.models.checkpoints import load_generator
-
     generator, model_config, prefix = load_generator(
         checkpoint_path, attention_chunk_elements=attention_chunk_elements)
     return export_generator(generator, model_config, export_base, version=version, source=prefix,

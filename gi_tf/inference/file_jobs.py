@@ -13,6 +13,7 @@ input unchanged.
 import collections
 import dataclasses
 import os
+import sys
 import tempfile
 import time
 
@@ -24,6 +25,7 @@ from gi_tf.inference.inpainter import crop_arrays_to_multiple
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
 from gi_tf.utils import files
 from gi_tf.utils import image_io
+from gi_tf.utils.visualize import side_by_side
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -213,8 +215,6 @@ def masked_view(image, holes):
 
 def make_panel(image, holes, result, attention):
     """input | masked | result | attention, labelled (result may be cropped: policy crop)."""
-    from gi_tf.utils.visualize import side_by_side
-
     return side_by_side([image, masked_view(image, holes), result, attention],
                         labels=list(PANEL_LABELS))
 
@@ -298,8 +298,6 @@ class JobProgress:
     """
 
     def __init__(self, total, stream=None):
-        import sys
-
         self.total = int(total)
         self.done = 0
         self.failed = 0

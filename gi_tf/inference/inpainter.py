@@ -13,6 +13,7 @@ import functools
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference import WINDOW_MODES
@@ -20,15 +21,18 @@ from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
-from gi_tf.inference.preprocessing import MASK_THRESHOLD
+from gi_tf.inference.preprocessing import plan_costs
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
 
 from gi_tf.inference.preprocessing import make_uint8_function
+from gi_tf.models.checkpoints import checkpoint_problem
+from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import check_pixels
+from gi_tf.utils.image_io import holes_from_mask
 
 
 def as_batch(image, mask):
@@ -36,8 +40,8 @@ def as_batch(image, mask):
 
     Args:
         image: uint8 RGB ``[H, W, 3]`` or ``[N, H, W, 3]``.
-        mask: bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] (> 0.5 =
-            hole): ``[H, W]``, ``[H, W, 1]`` (shared by all samples), or ``[N, H, W]`` /
+        mask: the mask rule of :func:`gi_tf.utils.image_io.holes_from_mask` (bool True,
+            uint8 >= 128 or float in [0, 1] > 0.5 = hole): ``[H, W]``, ``[H, W, 1]`` (shared by all samples), or ``[N, H, W]`` /
             ``[N, H, W, 1]``.
 
     Raises:
@@ -65,19 +69,7 @@ def as_batch(image, mask):
     if min(n, h, w) < 1:
         raise ValueError(f"image must not be empty; got shape {image.shape}")
     mask = np.asarray(mask)
-    if mask.dtype == bool:
-        holes = mask
-    elif mask.dtype == np.uint8:
-        holes = mask >= MASK_THRESHOLD
-    elif np.issubdtype(mask.dtype, np.floating):
-        if mask.size and not (np.abs(mask.astype(np.float64) - 0.5) <= 0.5).all():
-            raise ValueError("a float mask must hold values in [0, 1] (> 0.5 = hole), without "
-                             "NaN")
-        holes = mask > 0.5
-    else:
-        raise TypeError(
-            f"mask must be bool (True = hole), uint8 (>= 128 = hole) or float in [0, 1] "
-            f"(> 0.5 = hole); got dtype {mask.dtype}")
+    holes = holes_from_mask(mask)
     shared = {(h, w), (h, w, 1)}
     per_sample = {(n, h, w), (n, h, w, 1)} if batched else set()
     if holes.shape not in shared | per_sample:
@@ -178,10 +170,6 @@ class Inpainter:
             ValueError: a SavedModel that does not load (missing or damaged files, no
                 ``serving_default``); the message names the directory and the cause.
         """
-        import tensorflow as tf
-
-        from gi_tf.models.checkpoints import checkpoint_problem
-
         path = resolve_saved_model(saved_model_dir)
         variables = files.join(path, "variables")
         if files.isdir(variables) and files.listdir(variables):  # checked before the graph
@@ -234,10 +222,6 @@ class Inpainter:
                 names the checkpoint and what is wrong
                 (:func:`gi_tf.models.checkpoints.load_generator`).
         """
-        import tensorflow as tf
-
-        from gi_tf.models.checkpoints import load_generator
-
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)
         functions = {}
@@ -284,8 +268,6 @@ class Inpainter:
             that path), ``peak_bytes`` (its estimated peak working memory), and both paths'
             ``windowed_flops`` / ``whole_flops``.
         """
-        import tensorflow as tf
-
         if window not in WINDOW_MODES:
             raise ValueError(f"window must be one of {WINDOW_MODES}; got {window!r}")
         height, width = image_shape[:2]
@@ -304,10 +286,6 @@ class Inpainter:
     def _plan_function(self):
         """``plan_costs`` of this generator as a ``tf.function`` ``(mask, window)``."""
         if self._plan_fn is None:
-            import tensorflow as tf
-
-            from gi_tf.inference.preprocessing import plan_costs
-
             generator = self.generator
             self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w),
                                         autograph=False)
@@ -327,8 +305,6 @@ class Inpainter:
 
     def _runner(self, window):
         """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy."""
-        import tensorflow as tf
-
         serve = self._serve(window)
 
         def run(image, holes):
@@ -410,8 +386,6 @@ class Inpainter:
 
 
 def _call_with_window(signature, window, image, mask):
-    import tensorflow as tf
-
     return signature(image=image, mask=mask, window=tf.constant(window))
 
 

@@ -22,6 +22,7 @@ attention uint8 [N, h, w, 3])`` (e.g. the ``serving_default`` pipeline).
 
 import collections
 
+import cv2
 import numpy as np
 
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
@@ -77,16 +78,12 @@ def working_size(height, width, max_side):
 
 
 def _resize(array, size, interpolation):
-    import cv2
-
     height, width = size
     return cv2.resize(array, (width, height), interpolation=interpolation)
 
 
 def downscale(image, holes, size):
     """Area-downscale ``image`` and ``holes`` to ``size``; any hole coverage stays a hole."""
-    import cv2
-
     small_image = _resize(image, size, cv2.INTER_AREA)
     small_holes = _resize(holes.astype(np.float32), size, cv2.INTER_AREA) > 0
     return small_image, small_holes
@@ -94,8 +91,6 @@ def downscale(image, holes, size):
 
 def _inpaint_resized(run, image, holes, max_side):
     """Run at the working size of ``max_side`` and paste the upscaled hole back."""
-    import cv2
-
     height, width = holes.shape
     size = working_size(height, width, max_side)
     if size == (height, width):

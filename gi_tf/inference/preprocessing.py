@@ -10,7 +10,8 @@ JiahuiYu/generative_inpainting v1.0.0, except where noted):
 
 * images are RGB; uint8 0..255 or float32 in [-1, 1] (``x / 127.5 - 1``);
 * a uint8 mask pixel ``>= 128`` is a hole (the original's ``> 127.5``); a float mask
-  pixel ``> 0.5`` is a hole;
+  pixel ``> 0.5`` is a hole: the mask rule of :func:`gi_tf.utils.image_io.holes_from_mask`,
+  applied in the graph with the same constants (:func:`holes_from_uint8`, :func:`inpaint_float`);
 * the generator needs H, W multiples of 8. Policy ``"pad"`` (default) mirror-extends the
   image **and its mask** at the bottom/right to the next multiple of 8 and crops the
   result back, so any size works (:func:`pad_to_multiple`). Policy ``"crop"`` is the
@@ -44,9 +45,11 @@ import tensorflow as tf
 from gi_tf.inference.windowed import run as windowed_run
 from gi_tf.models.generator import SIZE_MULTIPLE
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
+from gi_tf.utils.image_io import FLOAT_MASK_THRESHOLD
+from gi_tf.utils.image_io import MASK_THRESHOLD
 from gi_tf.utils.image_io import encoded_image_size
+from gi_tf.utils.visualize import offsets_to_rgb
 
-MASK_THRESHOLD = 128
 POLICIES = ("pad", "crop")
 FULL_MASK_MESSAGE = "mask covers the whole image: nothing to borrow from"
 ATTENTION_RUNNING_MAX = False
@@ -75,7 +78,10 @@ Fields:
 
 
 def holes_from_uint8(mask):
-    """bool ``[..]`` from a uint8 mask: ``>= 128`` (the original's ``> 127.5``) = hole."""
+    """bool ``[..]`` from a uint8 mask: ``>= 128`` (the original's ``> 127.5``) = hole.
+
+    The graph's form of :func:`gi_tf.utils.image_io.holes_from_mask` for uint8 (same constant).
+    """
     return tf.convert_to_tensor(mask) >= MASK_THRESHOLD
 
 
@@ -270,8 +276,6 @@ def attention_image(offsets, holes):
     Offsets ``[N, Hn/8, Wn/8, 2]`` are coloured per sample, every cell becomes an 8x8
     block, the map is cropped to H x W; samples without a hole are all white.
     """
-    from gi_tf.utils.visualize import offsets_to_rgb
-
     rgb = tf.convert_to_tensor(offsets_to_rgb(offsets, running_max=ATTENTION_RUNNING_MAX))
     rgb = tf.repeat(tf.repeat(rgb, SIZE_MULTIPLE, axis=1), SIZE_MULTIPLE, axis=2)
     shape = tf.shape(holes)
@@ -337,7 +341,7 @@ def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_P
             tf.debugging.assert_less_equal(
                 tf.abs(mask - 0.5), 0.5, message="mask values must be in [0, 1] "
                 "(> 0.5 = hole), without NaN")]):
-        image, holes = tf.identity(image), mask > 0.5
+        image, holes = tf.identity(image), mask > FLOAT_MASK_THRESHOLD  # the mask rule
     prepared = prepare(image, holes, policy, to_network=tf.identity, max_pixels=max_pixels)
     refined, offsets = run_generator(generator, prepared, window, max_request_bytes)
     return {"inpainted": paste(tf.cast(refined, tf.float32), prepared), "offsets": offsets}

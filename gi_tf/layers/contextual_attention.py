@@ -23,7 +23,10 @@ import keras
 from keras import ops
 
 from gi_tf.layers import attention_patches as patches_lib
+from gi_tf.layers.attention_chunked import chunk_rows
+from gi_tf.layers.attention_chunked import chunked_attention
 from gi_tf.layers.attention_propagation import AttentionPropagation
+from gi_tf.layers.contextual_attention_literal import attend_literal
 from gi_tf.layers.resizing import resize_nearest_align_corners
 
 IMPLEMENTATIONS = ("batched", "literal")
@@ -164,8 +167,6 @@ class ContextualAttention(keras.layers.Layer):
         if self.implementation == "batched":
             y, best = self._attend_batched(f_small, b_small, valid, background)
         else:
-            from gi_tf.layers.contextual_attention_literal import attend_literal
-
             y, best = attend_literal(self, f_small, b_small, valid, background)
         offsets = self._relative_offsets(best, small_h, small_w)
         return ops.cast(y, out_dtype), offsets
@@ -211,9 +212,6 @@ class ContextualAttention(keras.layers.Layer):
 
     def _maybe_chunked(self, full, f_patches, kernels, valid, raw, small_h, small_w):
         """Full attention if its score matrix fits ``chunk_elements``, else row chunks."""
-        from gi_tf.layers.attention_chunked import chunk_rows
-        from gi_tf.layers.attention_chunked import chunked_attention
-
         row_elements = small_w * small_h * small_w
         rows = chunk_rows(self.chunk_elements, small_h, small_w)
 

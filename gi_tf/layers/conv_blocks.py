@@ -154,6 +154,7 @@ class GenDeconv(keras.layers.Layer):
     def call(self, inputs):
         conv = self.conv
         if conv._fast_path():  # TensorFlow: 4/9 of the arithmetic, same result
+            # lazy: TensorFlow only; the layers stay backend-neutral (JAX)
             from gi_tf.layers.conv_gradients import upsample_conv_bias_activation
 
             dtype = conv.compute_dtype

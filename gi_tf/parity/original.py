@@ -124,6 +124,7 @@ def git_commit(directory):
 
 def _read_yaml(path):
     try:
+        # lazy: optional dependency (the [parity] extra)
         import yaml
     except ImportError as error:
         raise ImportError("gi-parity reads inpaint.yml with PyYAML: pip install "

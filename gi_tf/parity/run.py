@@ -21,8 +21,11 @@ import numpy as np
 
 from gi_tf.parity import cases as cases_lib
 from gi_tf.parity import compare
+from gi_tf.parity import original as original_lib
 from gi_tf.parity import ours
 from gi_tf.parity import weights as weights_lib
+from gi_tf.parity.original import TRAINING_LOSSES
+from gi_tf.utils.image_io import holes_from_mask
 
 SECTIONS = ("attention", "generator", "training")
 FIXTURE_VERSION = 1
@@ -55,8 +58,6 @@ SERVER_CROP = 16
 
 
 def attention_theirs(original, case, inputs):
-    from gi_tf.parity import original as original_lib
-
     foreground, background, mask = inputs
     with original_lib.build_attention(original, case.batch, case.height, case.width,
                                       case.channels, rate=case.rate, fuse=case.fuse,
@@ -131,7 +132,7 @@ def _generator_fixture(outputs, mask, server, server_mask):
 
 def _server_mask(mask_image, shape):
     h, w = shape[1], shape[2]
-    return (mask_image[None, :h, :w, :1] >= 128).astype(np.float32)
+    return holes_from_mask(mask_image[None, :h, :w, :1]).astype(np.float32)
 
 
 def _uint8_rows(label, mine, theirs, mask):
@@ -146,8 +147,6 @@ def _uint8_rows(label, mine, theirs, mask):
 
 
 def generator_section(original, seed, sizes=cases_lib.Sizes()):
-    from gi_tf.parity import original as original_lib
-
     images, mask = cases_lib.generator_inputs(seed, sizes)
     bgr = (images.astype(np.float32) / 127.5 - 1.0)[..., ::-1]
     with original_lib.build_generator(original, sizes.generator_batch,
@@ -226,8 +225,6 @@ def generator_fixture_rows(fixture, seed, sizes=cases_lib.Sizes(), checkpoint=No
 
 
 def training_theirs(graph, images, draws):
-    from gi_tf.parity import original as original_lib
-
     out = graph.run(list(original_lib.TRAINING_LOSSES) + ["g_gradients", "d_gradients"],
                     images=images, top=draws.top, left=draws.left, mask=draws.mask,
                     alpha_local=draws.alpha_local, alpha_global=draws.alpha_global)
@@ -244,8 +241,6 @@ def _reverse_batch(images, draws):
 
 
 def _training_rows(mine, theirs, label="", tolerance=True):
-    from gi_tf.parity.original import TRAINING_LOSSES
-
     rows = []
     for name in TRAINING_LOSSES:
         rows.append(compare.tensor_row(f"{label}{name}", mine[name], theirs[name],
@@ -258,8 +253,6 @@ def _training_rows(mine, theirs, label="", tolerance=True):
 
 
 def training_fixture(out):
-    from gi_tf.parity.original import TRAINING_LOSSES
-
     fixture = {"losses": {name: out[name] for name in TRAINING_LOSSES}}
     for key in ("g_gradients", "d_gradients"):
         fixture[key] = {name: compare.summary(f"{key}/{name}", value)
@@ -268,8 +261,6 @@ def training_fixture(out):
 
 
 def training_section(original, seed, sizes=cases_lib.Sizes()):
-    from gi_tf.parity import original as original_lib
-
     images, draws = cases_lib.training_inputs(seed, sizes)
     with original_lib.build_training_step(original, sizes.train_batch, sizes.train_size,
                                           sizes.train_box, sizes.train_delta,

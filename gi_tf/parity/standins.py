@@ -26,6 +26,7 @@ load, at :func:`tf1_module`'s module. Everything here is plumbing, no math:
 import contextlib
 import functools
 import importlib
+import os
 import types
 
 import tensorflow as tf
@@ -151,8 +152,6 @@ def neuralgym_package(neuralgym_dir):
     ``neuralgym.ops`` gets the checkout's ``neuralgym/ops`` folder as its path, so the
     real ``layers``/``gan_ops``/``loss_ops`` files load into it as submodules.
     """
-    import os
-
     package_dir = os.path.join(neuralgym_dir, "neuralgym")
     root = _module("neuralgym", __path__=[package_dir], __package__="neuralgym")
     models = _module("neuralgym.models", Model=Model, __package__="neuralgym.models")

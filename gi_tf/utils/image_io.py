@@ -13,6 +13,11 @@ branch ``v1.0.0``):
 * a mask pixel is a hole where the first channel of OpenCV's BGR decode (blue; any
   channel of a grey or black-and-white mask) is > 127.5, i.e. >= 128 (:func:`read_mask`).
 
+**The mask rule** (what counts as a hole) is written once, here: :data:`MASK_THRESHOLD`,
+:data:`FLOAT_MASK_THRESHOLD` and :func:`holes_from_mask` (bool: True = hole; uint8:
+``>= 128``; float in [0, 1]: ``> 0.5``). Every NumPy caller uses the function; the graph
+functions of :mod:`gi_tf.inference.preprocessing` apply the same rule with the same constants.
+
 Readers take an optional ``return_notes=True`` and then also return a list of short
 human-readable notes about conversions (16-bit -> 8-bit, grey -> RGB, dropped alpha), so
 command-line tools can print them. JPEG files get their EXIF orientation applied (as
@@ -39,6 +44,10 @@ _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DEFAULT_MAX_PIXELS = 50_000_000  # e.g. 8660 x 5770; a 12 MP photo is 4x below it
 _HEADER_BYTES = 32
+MASK_THRESHOLD = 128  # a uint8 mask pixel >= 128 is a hole (the original's > 127.5 on 0..255)
+FLOAT_MASK_THRESHOLD = 0.5  # a float mask pixel (in [0, 1]) > 0.5 is a hole
+MASK_RULE = (f"bool (True = hole), uint8 (>= {MASK_THRESHOLD} = hole) or float in [0, 1] "
+             f"(> {FLOAT_MASK_THRESHOLD} = hole)")
 
 
 class ImageTooLargeError(ValueError):
@@ -71,6 +80,7 @@ def encoded_image_size(data):
     Args:
         data: scalar string tensor (or bytes), the encoded file.
     """
+    # lazy: TensorFlow not needed for reading files or --help
     import tensorflow as tf
 
     data = tf.convert_to_tensor(data, tf.string)
@@ -116,6 +126,7 @@ def declared_size(data):
     format's header is not read here or cannot be parsed (then decoding says what is
     wrong). See :func:`encoded_image_size`."""
     global _declared_size_fn
+    # lazy: TensorFlow not needed for reading files or --help
     import tensorflow as tf
 
     if _declared_size_fn is None:
@@ -249,7 +260,6 @@ def read_mask(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
     """
     image = _decode(path, "mask", max_pixels)
     notes = []
-    threshold = 32768 if image.dtype == np.uint16 else 128
     channels = image.shape[-1]
     if channels in (2, 4):
         alpha = image[..., -1]
@@ -260,7 +270,10 @@ def read_mask(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
                                      and np.array_equal(image[..., 0], image[..., 2])):
         notes.append("mask channels differ; holes are read from the blue channel only "
                      "(as the original test.py does)")
-    mask = image[..., 0] >= threshold
+    first = image[..., 0]
+    if first.dtype == np.uint16:
+        first = (first >> 8).astype(np.uint8)  # OpenCV's 16 -> 8-bit shift: >= 32768 = hole
+    mask = holes_from_mask(first)
     return (mask, notes) if return_notes else mask
 
 
@@ -365,13 +378,43 @@ def bgr_to_rgb(image):
     return _reverse_channels(image, "bgr_to_rgb")
 
 
+def holes_from_mask(mask):
+    """The mask rule: a bool hole map (True = hole) from a mask array of any shape.
+
+    bool: True = hole; uint8: ``>= MASK_THRESHOLD`` (128, the original's ``> 127.5``);
+    float: values must lie in [0, 1] (NaN and infinities refused, as is a 0..255 float
+    mask, which would otherwise become all hole), ``> FLOAT_MASK_THRESHOLD`` (0.5) = hole.
+    The graph's version of this rule is
+    :func:`gi_tf.inference.preprocessing.holes_from_uint8` and the float check of
+    :func:`gi_tf.inference.preprocessing.inpaint_float` (same constants).
+
+    Raises:
+        TypeError: any other dtype. ValueError: float values outside [0, 1] or NaN.
+
+    Example:
+        >>> holes_from_mask(np.array([0, 127, 128, 255], np.uint8)).tolist()
+        [False, False, True, True]
+    """
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        return mask
+    if mask.dtype == np.uint8:
+        return mask >= MASK_THRESHOLD
+    if np.issubdtype(mask.dtype, np.floating):
+        if mask.size and not (np.abs(mask.astype(np.float64) - 0.5) <= 0.5).all():
+            raise ValueError(
+                f"a float mask must hold values in [0, 1] (> {FLOAT_MASK_THRESHOLD} = hole), "
+                f"without NaN; got range [{mask.min()}, {mask.max()}] (pass uint8 for 0..255 "
+                "masks)")
+        return mask > FLOAT_MASK_THRESHOLD
+    raise TypeError(f"mask must be {MASK_RULE}; got dtype {mask.dtype}")
+
+
 def normalise_mask(mask):
     """Bring a mask to the generator's layout: float32 ``[N, H, W, 1]``, 1 = hole, 0 = known.
 
-    Accepted values: bool (True = hole); uint8 (>= 128 = hole); float in [0, 1]
-    (> 0.5 = hole; nominally {0, 1}). Other dtypes, and floats outside [0, 1] or
-    non-finite, are rejected rather than guessed (a 0..255 float mask would otherwise
-    become all hole).
+    Accepted values: the mask rule of :func:`holes_from_mask` (bool, uint8 >= 128, float
+    in [0, 1] > 0.5); other dtypes and out-of-range floats are a ``ValueError`` here.
 
     Accepted shapes: ``[H, W]`` and ``[H, W, 1]`` -> ``N = 1``; ``[N, H, W]``;
     ``[N, H, W, 1]``. A 3-D array whose last dimension is 1 is read as ``[H, W, 1]``.
@@ -390,20 +433,10 @@ def normalise_mask(mask):
         [0.0, 1.0]
     """
     m = np.asarray(mask)
-    if m.dtype == bool:
-        hole = m
-    elif m.dtype == np.uint8:
-        hole = m >= 128
-    elif np.issubdtype(m.dtype, np.floating):
-        if m.size and not np.all(np.isfinite(m)):
-            raise ValueError("float mask contains NaN or infinity")
-        if m.size and (m.min() < 0.0 or m.max() > 1.0):
-            raise ValueError(f"float mask values must be in [0, 1] (1 = hole); got range "
-                             f"[{m.min()}, {m.max()}]; pass uint8 for 0..255 masks")
-        hole = m > 0.5
-    else:
-        raise ValueError(f"mask dtype {m.dtype} is not supported; use bool, uint8 "
-                         "(>= 128 = hole) or float in [0, 1] (> 0.5 = hole)")
+    try:
+        hole = holes_from_mask(m)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
     if m.ndim == 2:
         hole = hole[None, :, :, None]
     elif m.ndim == 3:
