@@ -342,7 +342,9 @@ def sample_function(generator, max_request_bytes=None, block_elements=None, whol
             return tf.cond(use, lambda: refine(generator, image, holes, plan, block_elements),
                            lambda: _whole(generator, image, holes))
 
-        functions[key] = sample
+        # Traced once, here: every graph that calls it (each signature, and again when
+        # tf.saved_model.save traces the signatures in its save context) reuses this trace.
+        functions[key] = sample.get_concrete_function()
     return functions[key]
 
 
