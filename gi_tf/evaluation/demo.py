@@ -9,8 +9,9 @@
    seed, held-out images from another (with the ``[demo]`` extra and ``photos=True``,
    crops of public-domain/CC0 photographs as well);
 2. :func:`train_variant` for every training seed, twice with the same
-   :func:`quickstart_config` (same data, steps and draws): the full generator and, for the
-   ablation, the one without contextual attention; each writes a checkpoint;
+   :class:`~gi_tf.training.config.TrainConfig` (same data, steps and draws; gi-demo's is
+   the quickstart preset, :func:`gi_tf.cli.demo.quickstart_config`): the full generator
+   and, for the ablation, the one without contextual attention; each writes a checkpoint;
 3. :func:`gi_tf.inference.export.export_generator` for the first seed's full model;
 4. :func:`held_out_samples` scored by :func:`gi_tf.evaluation.evaluate.evaluate` for every
    trained model (the first seed's through the SavedModel) and the baselines of
@@ -29,7 +30,8 @@ the coarse terms): ``critic_steps=0`` and ``gan_weight=0``. On 2 CPU cores one c
 update (with its gradient penalty) costs about twice a generator update, and in a few dozen
 steps the WGAN term (weight 0.001 in the released loss) cannot help; the
 contextual-attention branch is still trained end to end, which is what the ablation
-measures. ``gi-train --preset=quickstart`` trains the same preset; raise
+measures. The preset has one source, ``gi_tf/training/presets/quickstart.flags``:
+``gi-train --preset=quickstart`` trains it, and gi-demo reads it the same way; raise
 ``critic_steps``/``gan_weight`` there (or ``gi-demo --critic_steps``) for the full GAN.
 
 **Reproducible.** :func:`run_demo` turns TensorFlow's op determinism on while it runs
@@ -67,34 +69,7 @@ from gi_tf.utils.image_io import write_image_atomic
 
 VARIANTS = (("attention", True, MODEL_NAME), ("no_attention", False, ABLATION_NAME))
 PHOTO_FRACTION = 0.25
-QUICKSTART_SIZE = 128
-QUICKSTART_STEPS = 35
 DEFAULT_SEEDS = (0, 1, 2)
-
-
-def quickstart_config(image_size=QUICKSTART_SIZE, **overrides):
-    """The CPU quickstart :class:`~gi_tf.training.config.TrainConfig` (module doc).
-
-    Box holes as in the released 256 px setting, scaled to ``image_size``: a box of half
-    the side, ``max_delta`` of an eighth (each side shrinks by up to 1/16). ``overrides``
-    are other TrainConfig fields; ``critic_steps > 0`` without a ``loss`` override
-    restores the released GAN weight.
-    """
-    from gi_tf.data.masks import MaskConfig
-    from gi_tf.training.config import LossConfig
-    from gi_tf.training.config import TrainConfig
-
-    box, delta = image_size // 2, image_size // 8
-    mask = MaskConfig(kind="box", box_height=box, box_width=box, max_delta_height=delta,
-                      max_delta_width=delta)
-    values = dict(image_size=image_size, batch_size=8, critic_steps=0,
-                  fresh_critic_batches=False, max_steps=QUICKSTART_STEPS, mask=mask,
-                  loss=LossConfig(gan_weight=0.0), seed=0, log_every=10,
-                  checkpoint_every=1000, summary_images=0)
-    if overrides.get("critic_steps", 0) > 0 and "loss" not in overrides:
-        values["loss"] = LossConfig()
-    values.update(overrides)
-    return TrainConfig(**values).validate()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,23 +27,23 @@ def test_quickstart_flagfile_gives_gi_train_the_built_in_preset(tmp_path):
                                                           "quickstart.flags"),
                  f"--model_dir={tmp_path}"])
     train_config, model_config, data_config = train.configs_from_flags(flag_values)
-    assert train_config.resolved() == demo_pipeline.quickstart_config().resolved()
+    assert train_config.resolved() == demo.quickstart_config().resolved()
     assert model_config.use_attention and data_config.source == "builtin:wallpapers"
     assert data_config.image_size == 128
 
 
 def test_preset_scales_box_masks_with_the_image_size():
-    config = demo_pipeline.quickstart_config()
+    config = demo.quickstart_config()
     assert (config.image_size, config.max_steps, config.batch_size) == (128, 35, 8)
     assert (config.mask.kind, config.mask.box_height, config.mask.max_delta_height) == (
         "box", 64, 16)
     assert config.critic_steps == 0 and config.loss.gan_weight == 0.0
-    config = demo_pipeline.quickstart_config(256, max_steps=7)
+    config = demo.quickstart_config(256, max_steps=7)
     assert (config.image_size, config.max_steps, config.mask.box_width) == (256, 7, 128)
     # asking for critic updates brings back the released adversarial weight
-    assert demo_pipeline.quickstart_config(critic_steps=5).loss.gan_weight == 0.001
+    assert demo.quickstart_config(critic_steps=5).loss.gan_weight == 0.001
     with pytest.raises(ValueError, match="image_size"):
-        demo_pipeline.quickstart_config(60)
+        demo.quickstart_config(60)
 
 
 def test_settings_from_flags_and_usage_errors(tmp_path):
@@ -129,7 +129,7 @@ def test_the_same_settings_give_the_same_weights_and_metrics(tmp_path):
     import tensorflow as tf
 
     settings = demo_pipeline.DemoSettings(
-        output_dir="", train_config=demo_pipeline.quickstart_config(
+        output_dir="", train_config=demo.quickstart_config(
             32, max_steps=3, batch_size=2), seeds=(5,), train_images=4, held_out=2,
         mask_kinds=("box",), ablation=False, num_examples=1)
     runs = []
