@@ -156,7 +156,7 @@ def train_variant(train_config, use_attention, images, directory, log=print):
     from gi_tf.models.config import ModelConfig  # at import (gi-demo --help imports
     from gi_tf.training.loop import train  # this module)
 
-    model_config = ModelConfig(use_attention=use_attention).validate()
+    model_config = ModelConfig(use_attention=use_attention)
     files.rmtree(directory, missing_ok=True)  # a rerun trains from scratch, as before
     dataset = builtin_images.in_memory_dataset(images, train_config.images_per_step,
                                                train_config.seed)

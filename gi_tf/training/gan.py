@@ -128,7 +128,6 @@ class InpaintingGAN(keras.Model):
         kwargs.setdefault("name", "inpainting_gan")
         super().__init__(**kwargs)
         self.config = config.resolved()
-        self.config.loss.validate()
         self.generator = generator
         self.local_critic = local_critic
         self.global_critic = global_critic
@@ -404,7 +403,6 @@ def build_inpainting_gan(train_config, model_config):
         A built :class:`InpaintingGAN` (weights and optimizer slots created).
     """
     train_config = train_config.resolved()
-    model_config.validate()
     dtype = train_config.mixed_precision or "float32"
     generator = build_generator(
         use_attention=model_config.use_attention,

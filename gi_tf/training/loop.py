@@ -290,7 +290,6 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
     strategy = strategy or tf.distribute.get_strategy()
     info = distribute.worker_info(strategy)
     train_config = train_config.resolved().validate(num_replicas=info.num_replicas)
-    model_config.validate()
     if data_config is None and dataset is None:
         raise ValueError("train() needs a data_config or a dataset")
     if data_config is not None and data_config.validate().image_size != train_config.image_size:
