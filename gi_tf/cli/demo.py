@@ -90,7 +90,7 @@ def quickstart_config(image_size=128, **overrides):
     Raises:
         ValueError: an invalid value (the message names the field).
     """
-    from gi_tf.training.config import LossConfig
+    from gi_tf.training.config import LossConfig  # loads TensorFlow: not for --help
 
     values = dict(image_size=image_size, **overrides)
     if (overrides.get("critic_steps", 0) > 0

@@ -55,8 +55,6 @@ from gi_tf.models.generator import build_generator
 from gi_tf.ops.box_crops import crop_boxes
 from gi_tf.training import draws as step_draws
 from gi_tf.training import losses as losses_lib
-from gi_tf.training.loss_checks import CRITIC_TERMS  # noqa: F401 (re-exported term names)
-from gi_tf.training.loss_checks import GENERATOR_TERMS  # noqa: F401
 from gi_tf.training.loss_checks import TRAIN_TERMS
 
 EVAL_TERMS = ("hole_mae", "known_mae", "psnr")
@@ -235,7 +233,8 @@ class InpaintingGAN(keras.Model):
 
         Returns:
             ``(gradients, terms)``: a list matching :attr:`critic_variables`, and
-            ``{term: float32 scalar}`` for :data:`CRITIC_TERMS` (unscaled).
+            ``{term: float32 scalar}`` for
+            :data:`gi_tf.training.loss_checks.CRITIC_TERMS` (unscaled).
         """
         weights = self.config.loss
         step = self.step_counter.value
@@ -291,7 +290,8 @@ class InpaintingGAN(keras.Model):
 
         Returns:
             ``(gradients, terms)``: a list matching ``generator.trainable_variables``,
-            and ``{term: float32 scalar}`` for :data:`GENERATOR_TERMS` (unscaled).
+            and ``{term: float32 scalar}`` for
+            :data:`gi_tf.training.loss_checks.GENERATOR_TERMS` (unscaled).
         """
         weights = self.config.loss
         step = self.step_counter.value
