@@ -9,8 +9,8 @@ The task (:mod:`gi_tf.data.borrowing`): wallpapers, a random tile repeated with 
 period and phase, so a hole's true content exists elsewhere in the same image: filling it
 well means borrowing from far away, the mechanism contextual attention is for. For every
 training seed (``--seeds``) it trains the CPU quickstart preset
-(``gi-train --preset=quickstart``; the same values are built in, see
-:func:`gi_tf.evaluation.demo.quickstart_config`) twice, with and without contextual
+(``gi-train --preset=quickstart``, read from the same flagfile by
+:func:`quickstart_config`) twice, with and without contextual
 attention; exports the first seed's full model as a SavedModel; inpaints held-out
 wallpapers (another seed) with every model and the baselines (OpenCV Telea and
 Navier-Stokes; PatchMatch with ``pip install "gi_tf[patchmatch]"``); and writes under
@@ -34,6 +34,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from gi_tf.cli import train
 from gi_tf.cli.evaluate import command_line
 from gi_tf.cli.runner import run_app
 from gi_tf.evaluation import demo as demo_pipeline
@@ -78,6 +79,30 @@ def define_flags(flag_values=FLAGS):
                       "on the same machine gives the same metrics).", **fv)
 
 
+def quickstart_config(image_size=128, **overrides):
+    """The CPU quickstart :class:`~gi_tf.training.config.TrainConfig`: the ``quickstart``
+    preset (``gi_tf/training/presets/quickstart.flags``) read as ``gi-train
+    --preset=quickstart --image_size=...`` reads it (:func:`gi_tf.cli.train.preset_configs`).
+
+    Box holes follow gi-train's default: the released 256 px geometry scaled to
+    ``image_size`` (a box of half the side, ``max_delta`` of an eighth). ``overrides``
+    are gi-train flags (``max_steps``, ``batch_size``, ``critic_steps``, ...);
+    ``critic_steps > 0`` without a ``loss_*`` override restores the released adversarial
+    weight (the preset sets it to 0).
+
+    Raises:
+        ValueError: an invalid value (the message names the field).
+    """
+    from gi_tf.training.config import LossConfig  # loads TensorFlow: not for --help
+
+    values = dict(image_size=image_size, **overrides)
+    if (overrides.get("critic_steps", 0) > 0
+            and not any(name.startswith("loss_") for name in overrides)):
+        values["loss_gan_weight"] = LossConfig.gan_weight
+    train_config, _, _ = train.preset_configs("quickstart", **values)
+    return train_config
+
+
 def _use_photos(choice):
     # lazy: TensorFlow not needed for --help
     from gi_tf.data import builtin_images
@@ -102,7 +127,7 @@ def settings_from_flags(flag_values=FLAGS):
     overrides = {"max_steps": fv.steps, "batch_size": fv.batch_size,
                  "critic_steps": fv.critic_steps}
     try:
-        config = demo_pipeline.quickstart_config(
+        config = quickstart_config(
             fv.image_size, **{k: v for k, v in overrides.items() if v is not None})
         return demo_pipeline.DemoSettings(
             output_dir=fv.output_dir, train_config=config, seeds=seeds,

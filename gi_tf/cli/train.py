@@ -149,10 +149,33 @@ def configs_from_flags(flag_values):
     data_config = config_flags.config_from_flags(
         DataConfig, flag_values, **DATA_FLAGS, image_size=train_config.image_size,
         seed=train_config.seed)
-    train_config.validate()
-    model_config.validate()
-    data_config.validate()
+    data_config.validate()  # TrainConfig and ModelConfig checked themselves when made
     return train_config, model_config, data_config
+
+
+def preset_configs(name, **flag_overrides):
+    """``(TrainConfig, ModelConfig, DataConfig)`` of preset ``name``, as gi-train reads it.
+
+    The same as ``gi-train --preset=NAME --name=value ...`` (the preset first, then the
+    overrides, by gi-train flag name, e.g. ``image_size=64``, ``loss_gan_weight=0.001``),
+    without a ``--model_dir``. gi-demo builds its training config this way, so the
+    preset's flagfile is the one source of its values.
+
+    Raises:
+        ValueError: an unknown preset or flag, or an invalid value.
+    """
+    flag_values = flags.FlagValues()
+    define_flags(flag_values)
+    try:
+        flag_values[PRESET].parse(name)
+        for flag_name, value in flag_overrides.items():
+            if flag_name not in flag_values:
+                raise ValueError(f"--{flag_name}: no such gi-train flag")
+            flag_values[flag_name].parse(value)
+    except flags.Error as err:
+        raise ValueError(str(err)) from err
+    flag_values.mark_as_parsed()
+    return configs_from_flags(flag_values)
 
 
 def write_flags_file(directory, flag_values, names):

@@ -265,8 +265,14 @@ class MaskConfig:
     angle_range: float = option(2 * math.pi / 15, "Range of the turn around the mean.")
     flip_strokes: bool = option(True, "Randomly mirror strokes.")
 
+    def __post_init__(self):
+        self.validate()  # an invalid MaskConfig cannot exist
+
     def validate(self):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
+        """Raise ``ValueError`` naming the first invalid field; return ``self``.
+
+        Runs when the config is made (``__post_init__``, ``dataclasses.replace`` too).
+        """
         def fail(field, rule):
             raise ValueError(f"MaskConfig.{field}={getattr(self, field)!r}: {rule}")
 
@@ -326,7 +332,7 @@ def sample_masks(config, batch, height, width, seed):
         ``(holes, bboxes)``: float32 ``[B, H, W, 1]`` (1 = hole) and int32 ``[B, 4]``
         rows ``(top, left, height, width)``.
     """
-    config.validate().check_image_size(height, width)
+    config.check_image_size(height, width)
     draws = batch if config.per_sample else 1
     seeds = _split(seed, 4)
     if config.kind in ("box", "mixed"):

@@ -44,14 +44,11 @@ from gi_tf.data import borrowing
 from gi_tf.data import builtin_images
 from gi_tf.data import sources
 from gi_tf.data import tfrecords
-from gi_tf.data.builtin_images import textures as synthetic_textures  # noqa: F401  (re-export)
 from gi_tf.data.sources import BUILTIN_TEXTURES
-from gi_tf.data.sources import IMAGE_EXTENSIONS  # noqa: F401  (re-export)
 from gi_tf.data.sources import SkippedImages
 from gi_tf.data.sources import list_image_files
 from gi_tf.data.sources import list_tfrecord_files
 from gi_tf.data.sources import source_kind
-from gi_tf.data.tfrecords import write_tfrecords  # noqa: F401  (re-export)
 from gi_tf.utils.options import option
 
 # Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's

@@ -9,16 +9,18 @@
    seed, held-out images from another (with the ``[demo]`` extra and ``photos=True``,
    crops of public-domain/CC0 photographs as well);
 2. :func:`train_variant` for every training seed, twice with the same
-   :func:`quickstart_config` (same data, steps and draws): the full generator and, for the
-   ablation, the one without contextual attention; each writes a checkpoint;
+   :class:`~gi_tf.training.config.TrainConfig` (same data, steps and draws; gi-demo's is
+   the quickstart preset, :func:`gi_tf.cli.demo.quickstart_config`): the full generator
+   and, for the ablation, the one without contextual attention; each writes a checkpoint;
 3. :func:`gi_tf.inference.export.export_generator` for the first seed's full model;
 4. :func:`held_out_samples` scored by :func:`gi_tf.evaluation.evaluate.evaluate` for every
    trained model (the first seed's through the SavedModel) and the baselines of
    :func:`gi_tf.evaluation.baselines.baseline_methods` (OpenCV Telea and Navier-Stokes;
    PatchMatch when ``pypatchmatch`` is installed); written by
    :func:`gi_tf.evaluation.report.write_outputs`, one panel per sample
-   (:func:`write_panels`), the spread over seeds (:func:`seed_statistics`) and a plain
-   reading (:func:`reading`).
+   (:func:`write_panels`), the spread over seeds
+   (:func:`gi_tf.evaluation.report.seed_statistics`) and a plain reading
+   (:func:`gi_tf.evaluation.report.reading`).
 
 The quickstart preset is a CPU-sized version of the released setting: 128 px images (the
 attention matches 16x16 cells of 8 px), batch 8, box holes of half the image side shrunk by
@@ -28,7 +30,8 @@ the coarse terms): ``critic_steps=0`` and ``gan_weight=0``. On 2 CPU cores one c
 update (with its gradient penalty) costs about twice a generator update, and in a few dozen
 steps the WGAN term (weight 0.001 in the released loss) cannot help; the
 contextual-attention branch is still trained end to end, which is what the ablation
-measures. ``gi-train --preset=quickstart`` trains the same preset; raise
+measures. The preset has one source, ``gi_tf/training/presets/quickstart.flags``:
+``gi-train --preset=quickstart`` trains it, and gi-demo reads it the same way; raise
 ``critic_steps``/``gan_weight`` there (or ``gi-demo --critic_steps``) for the full GAN.
 
 **Reproducible.** :func:`run_demo` turns TensorFlow's op determinism on while it runs
@@ -38,47 +41,35 @@ Another CPU, thread count or TensorFlow build may change the last digits; the ab
 read from several training seeds, never from one run.
 """
 
+import contextlib
 import dataclasses
 import os
-import platform
 import time
 
 import numpy as np
 
+from gi_tf.data import borrowing
+from gi_tf.data import builtin_images
+from gi_tf.evaluation.baselines import baseline_methods
+from gi_tf.evaluation.evaluate import Evaluation
+from gi_tf.evaluation.evaluate import Sample
+from gi_tf.evaluation.evaluate import evaluate
+from gi_tf.evaluation.evaluate import generated_mask
+from gi_tf.evaluation.evaluate import inpainter_method
+from gi_tf.evaluation.report import ABLATION_NAME
+from gi_tf.evaluation.report import MODEL_NAME
+from gi_tf.evaluation.report import demo_header
+from gi_tf.evaluation.report import example_grid
+from gi_tf.evaluation.report import method_name
+from gi_tf.evaluation.report import reading
+from gi_tf.evaluation.report import seed_table
+from gi_tf.evaluation.report import write_outputs
 from gi_tf.utils import files
+from gi_tf.utils.image_io import write_image_atomic
 
-MODEL_NAME = "gi_tf"
-ABLATION_NAME = "gi_tf, no attention"
 VARIANTS = (("attention", True, MODEL_NAME), ("no_attention", False, ABLATION_NAME))
 PHOTO_FRACTION = 0.25
-QUICKSTART_SIZE = 128
-QUICKSTART_STEPS = 35
 DEFAULT_SEEDS = (0, 1, 2)
-
-
-def quickstart_config(image_size=QUICKSTART_SIZE, **overrides):
-    """The CPU quickstart :class:`~gi_tf.training.config.TrainConfig` (module doc).
-
-    Box holes as in the released 256 px setting, scaled to ``image_size``: a box of half
-    the side, ``max_delta`` of an eighth (each side shrinks by up to 1/16). ``overrides``
-    are other TrainConfig fields; ``critic_steps > 0`` without a ``loss`` override
-    restores the released GAN weight.
-    """
-    from gi_tf.data.masks import MaskConfig
-    from gi_tf.training.config import LossConfig
-    from gi_tf.training.config import TrainConfig
-
-    box, delta = image_size // 2, image_size // 8
-    mask = MaskConfig(kind="box", box_height=box, box_width=box, max_delta_height=delta,
-                      max_delta_width=delta)
-    values = dict(image_size=image_size, batch_size=8, critic_steps=0,
-                  fresh_critic_batches=False, max_steps=QUICKSTART_STEPS, mask=mask,
-                  loss=LossConfig(gan_weight=0.0), seed=0, log_every=10,
-                  checkpoint_every=1000, summary_images=0)
-    if overrides.get("critic_steps", 0) > 0 and "loss" not in overrides:
-        values["loss"] = LossConfig()
-    values.update(overrides)
-    return TrainConfig(**values).validate()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,12 +152,11 @@ def train_variant(train_config, use_attention, images, directory, log=print):
         gi_tf.training.loss_checks.NonFiniteLossError: a loss became NaN/Inf (nothing is
             saved after the last good checkpoint).
     """
-    from gi_tf.data import builtin_images
-    from gi_tf.models.checkpoints import save_generator
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.training.loop import train
+    from gi_tf.models.checkpoints import save_generator  # these load TensorFlow: not
+    from gi_tf.models.config import ModelConfig  # at import (gi-demo --help imports
+    from gi_tf.training.loop import train  # this module)
 
-    model_config = ModelConfig(use_attention=use_attention).validate()
+    model_config = ModelConfig(use_attention=use_attention)
     files.rmtree(directory, missing_ok=True)  # a rerun trains from scratch, as before
     dataset = builtin_images.in_memory_dataset(images, train_config.images_per_step,
                                                train_config.seed)
@@ -189,11 +179,10 @@ def op_determinism(enabled=True):
     process-wide, so the previous state is restored on exit. ``enabled=False`` changes
     nothing.
     """
-    import contextlib
 
     @contextlib.contextmanager
     def scope():
-        import tensorflow as tf
+        import tensorflow as tf  # lazy: gi-demo --help imports this module
         from tensorflow.python.framework import config as tf_config
 
         before = tf_config.is_op_determinism_enabled()
@@ -210,9 +199,6 @@ def op_determinism(enabled=True):
 
 def training_pool(count, size, photos):
     """uint8 ``[N, S, S, 3]``: wallpapers of the training seed (+ photo crops if ``photos``)."""
-    from gi_tf.data import borrowing
-    from gi_tf.data import builtin_images
-
     return builtin_images.training_images(
         count, size, seed=borrowing.TRAIN_SEED, synthetic=borrowing.wallpapers,
         photo_fraction=PHOTO_FRACTION if photos else 0.0)
@@ -226,11 +212,6 @@ def held_out_samples(count, size, kinds, mask_seed, photos):
     ``"photo box"``/``"photo free"``). The hole of image ``i`` is
     ``generated_mask(kind, size, size, mask_seed, i)``.
     """
-    from gi_tf.data import borrowing
-    from gi_tf.data import builtin_images
-    from gi_tf.evaluation.evaluate import Sample
-    from gi_tf.evaluation.evaluate import generated_mask
-
     samples = []
     images = borrowing.held_out_wallpapers(count, size)
     if photos:
@@ -245,10 +226,6 @@ def held_out_samples(count, size, kinds, mask_seed, photos):
 
 def write_panels(evaluation, directory, attention_from):
     """One PNG per kept example (input | masked | each method | attention); returns paths."""
-    from gi_tf.evaluation.evaluate import Evaluation
-    from gi_tf.evaluation.report import example_grid
-    from gi_tf.utils.image_io import write_image_atomic
-
     paths = []
     for example in evaluation.examples:
         single = Evaluation(evaluation.methods)
@@ -267,207 +244,43 @@ def spread(items, count):
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
-def method_name(base, seed):
-    """Table name of one trained model, e.g. ``"gi_tf (seed 0)"``."""
-    return f"{base} (seed {seed})"
-
-
 def run_directory(output_dir, variant, seed):
     """Run directory of one trained model: ``<output_dir>/<variant>/seed_<seed>``."""
     return os.path.join(output_dir, variant, f"seed_{seed}")
 
 
-def seed_statistics(summary, seeds, kind="all", metric="l1_hole"):
-    """The spread of ``metric`` over training seeds, per variant, for one mask kind.
-
-    Args:
-        summary: rows of :func:`gi_tf.evaluation.evaluate.summarize` whose trained models
-            are named :func:`method_name` ``(MODEL_NAME | ABLATION_NAME, seed)``.
-        seeds: the training seeds.
-        kind: mask kind (``"all"`` when several were evaluated).
-        metric: a :data:`gi_tf.evaluation.metrics.METRICS` name.
-
-    Returns:
-        ``{base name: {"seeds", "values", "mean", "sd", "min", "max"}}`` for each variant
-        present; ``sd`` is the sample standard deviation (0 for one seed); values follow
-        ``seeds``.
-    """
-    by = {(r["mask_kind"], r["method"]): r for r in summary}
-    out = {}
-    for _, _, base in VARIANTS:
-        found = [(s, by[(kind, method_name(base, s))][metric]) for s in seeds
-                 if (kind, method_name(base, s)) in by
-                 and metric in by[(kind, method_name(base, s))]]
-        if not found:
-            continue
-        values = np.array([v for _, v in found], np.float64)
-        out[base] = {"seeds": [s for s, _ in found], "values": values.tolist(),
-                     "mean": float(values.mean()),
-                     "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                     "min": float(values.min()), "max": float(values.max())}
-    return out
-
-
-def _kind(summary):
-    kinds = list(dict.fromkeys(r["mask_kind"] for r in summary))
-    return "all" if "all" in kinds else kinds[0]
-
-
-def seed_table(summary, seeds):
-    """Markdown: hole ℓ1, PSNR and SSIM per variant as mean ± sd over seeds, min–max, and
-    each seed; the baselines (no training seed) as single values."""
-    kind = _kind(summary)
-    stats = {m: seed_statistics(summary, seeds, kind, m)
-             for m in ("l1_hole", "psnr_hole", "ssim_hole")}
-    lines = [f"Spread over the {len(seeds)} training seed(s) ({', '.join(map(str, seeds))}), "
-             f"mask kind {kind}; sd = sample standard deviation over seeds:", "",
-             "| method | seeds | hole ℓ1 % mean ± sd | hole ℓ1 min – max | hole ℓ1 per seed "
-             "| hole PSNR dB | hole SSIM |", "|---|---:|---:|---:|---|---:|---:|"]
-    for base, l1 in stats["l1_hole"].items():
-        psnr, ssim = stats["psnr_hole"].get(base), stats["ssim_hole"].get(base)
-        lines.append(
-            f"| {base} | {len(l1['values'])} | {l1['mean']:.2f} ± {l1['sd']:.2f} | "
-            f"{l1['min']:.2f} – {l1['max']:.2f} | "
-            + ", ".join(f"{v:.2f}" for v in l1["values"]) + " | "
-            + (f"{psnr['mean']:.2f} ± {psnr['sd']:.2f}" if psnr else "—") + " | "
-            + (f"{ssim['mean']:.3f} ± {ssim['sd']:.3f}" if ssim else "—") + " |")
-    trained = {method_name(b, s) for _, _, b in VARIANTS for s in seeds}
-    for row in summary:
-        if row["mask_kind"] != kind or row["method"] in trained or "l1_hole" not in row:
-            continue
-        lines.append(f"| {row['method']} | — | {row['l1_hole']:.2f} | | | "
-                     f"{row.get('psnr_hole', float('nan')):.2f} | "
-                     f"{row.get('ssim_hole', float('nan')):.3f} |")
-    return "\n".join(lines)
-
-
-def ablation_reading(summary, seeds):
-    """One sentence on the ablation: per-seed hole ℓ1 gaps against the spread over seeds.
-
-    The gap of a seed is (no attention − attention) for the two models trained with that
-    seed; the spread is the larger range (max − min over seeds) of the two variants.
-    Attention is *robustly ahead* when it is ahead on every seed and the smallest gap
-    exceeds the spread. None when either variant is missing.
-    """
-    kind = _kind(summary)
-    stats = seed_statistics(summary, seeds, kind)
-    if MODEL_NAME not in stats or ABLATION_NAME not in stats:
-        return None
-    with_att, without = stats[MODEL_NAME], stats[ABLATION_NAME]
-    common = [s for s in with_att["seeds"] if s in without["seeds"]]
-    value = {base: dict(zip(stats[base]["seeds"], stats[base]["values"]))
-             for base in (MODEL_NAME, ABLATION_NAME)}
-    gaps = [value[ABLATION_NAME][s] - value[MODEL_NAME][s] for s in common]
-    head = (f"- ablation ({kind}, hole ℓ1, {len(common)} training seed(s)): "
-            f"{with_att['mean']:.2f} ± {with_att['sd']:.2f} % with contextual attention vs "
-            f"{without['mean']:.2f} ± {without['sd']:.2f} % without; gap per seed "
-            + ", ".join(f"{g:+.2f}" for g in gaps) + " points")
-    if len(common) < 2:
-        return head + (" (one seed: no spread to compare the gap with; run several, e.g. "
-                       "--seeds=0,1,2, before reading it).")
-    spread_points = max(with_att["max"] - with_att["min"], without["max"] - without["min"])
-    ahead = sum(g > 0 for g in gaps)
-    if ahead == len(gaps) and min(gaps) > spread_points:
-        verdict = (f"attention ahead on every seed, the smallest gap ({min(gaps):.2f}) larger "
-                   f"than the spread between seeds ({spread_points:.2f})")
-    elif ahead == len(gaps):
-        verdict = (f"attention ahead on every seed, but the smallest gap ({min(gaps):.2f}) is "
-                   f"within the spread between seeds ({spread_points:.2f}): not conclusive")
-    else:
-        verdict = (f"attention ahead on {ahead} of {len(gaps)} seeds (spread between seeds "
-                   f"{spread_points:.2f}): no robust difference")
-    return f"{head}: {verdict}."
-
-
-def baseline_reading(summary, seeds):
-    """Sentences comparing the attention model (every seed) with each baseline on hole ℓ1."""
-    kind = _kind(summary)
-    stats = seed_statistics(summary, seeds, kind).get(MODEL_NAME)
-    if stats is None:
-        return []
-    trained = {method_name(b, s) for _, _, b in VARIANTS for s in seeds}
-    lines = []
-    for row in summary:
-        if row["mask_kind"] != kind or row["method"] in trained or "l1_hole" not in row:
-            continue
-        value = row["l1_hole"]
-        if stats["max"] < value:
-            verdict = "gi_tf ahead with every seed"
-        elif stats["min"] > value:
-            verdict = f"{row['method']} ahead of gi_tf with every seed"
-        else:
-            verdict = "neither ahead with every seed"
-        lines.append(f"- {row['method']}: hole ℓ1 {value:.2f} % vs gi_tf {stats['mean']:.2f} % "
-                     f"(seeds {stats['min']:.2f} – {stats['max']:.2f}): {verdict}.")
-    return lines
-
-
-def reading(summary, seeds=(0,)):
-    """Plain sentences: the best method per kind on hole ℓ1, PSNR and SSIM, the ablation
-    over training seeds (:func:`ablation_reading`) and gi_tf against each baseline."""
-    from gi_tf.evaluation.evaluate import best_method
-
-    lines = []
-    kinds = list(dict.fromkeys(r["mask_kind"] for r in summary))
-    for kind in kinds:
-        best = {m: best_method(summary, m, kind) for m in ("l1_hole", "psnr_hole", "ssim_hole")}
-        lines.append(f"- {kind}: lowest hole ℓ1: {best['l1_hole']}; highest hole PSNR: "
-                     f"{best['psnr_hole']}; highest hole SSIM: {best['ssim_hole']}.")
-    ablation = ablation_reading(summary, seeds)
-    if ablation:
-        lines.append(ablation)
-    lines += baseline_reading(summary, seeds)
-    return "\n".join(lines)
-
-
-def _header(settings, stats, timings, cpu_s):
-    import tensorflow as tf
-
-    config = settings.train_config
-    lines = [f"# gi-demo results ({settings.date})", "",
-             f"Command: `{settings.command}`", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible; "
-             f"{platform.python_implementation()} {platform.python_version()}, TensorFlow "
-             f"{tf.__version__}; op determinism "
-             f"{'on' if settings.deterministic else 'off'}.", "",
-             f"Task: wallpapers (a random tile repeated with a random period and phase: the "
-             f"hole's content exists elsewhere in the image), {config.image_size} px.", "",
-             f"Training (each model): {config.max_steps} steps, batch {config.batch_size}, "
-             f"{config.critic_steps} critic update(s) per step, adversarial weight "
-             f"{config.loss.gan_weight:g}, masks {config.mask.kind}, learning rate "
-             f"{config.learning_rate:g}; pool of {settings.train_images} images "
-             f"({'wallpapers + photo crops' if settings.photos else 'wallpapers'}); seeds "
-             f"{', '.join(map(str, settings.seeds))}.", ""]
-    for (variant, seed), stat in stats.items():
-        lines.append(f"- {variant}, seed {seed}: {stat['wall_s']:.0f} s wall, "
-                     f"{stat['cpu_s']:.0f} s CPU, final hole_l1 "
-                     f"{stat.get('hole_l1', float('nan')):.4f}")
-    lines += ["", f"Held-out: {settings.held_out} wallpapers of another seed"
-              + (" + 3 unseen photographs" if settings.photos else "")
-              + f", masks {', '.join(settings.mask_kinds)} with seed {settings.mask_seed}.", "",
-              "Timings (wall s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
-              + f"; process CPU time {cpu_s:.0f} s.", ""]
-    return "\n".join(lines)
-
-
 def run_demo(settings, verbose=1, log=print):
     """Run the whole demo (module doc); returns ``(evaluation, table, timings)``.
 
+    The steps, in order: :func:`_data`, :func:`_train_all`, :func:`_export`,
+    :func:`_evaluate_all` and :func:`_write_report`, all under :func:`op_determinism`.
     ``evaluation`` holds every sample's rows for every method; its ``methods`` and
     ``examples`` are those drawn in the panels and ``eval/examples.png``
     (:func:`pictured`: the first seed's models and the baselines).
     """
     settings.validate()
     with op_determinism(settings.deterministic):
-        return _run_demo(settings, verbose, log)
+        total, timings = Timer(), {}
+        step = Timer()
+        images, samples = _data(settings)
+        timings["data"] = step.elapsed()[0]
+        generator, model_config, stats = _train_all(settings, images, log, verbose)
+        timings[f"training ({len(stats)} models)"] = sum(s["wall_s"] for s in stats.values())
+        step = Timer()
+        export_dir = _export(settings, generator, model_config, log)
+        timings["export"] = step.elapsed()[0]
+        step = Timer()
+        shown = _evaluate_all(settings, stats, export_dir, samples, verbose, log)
+        timings["evaluate"] = step.elapsed()[0]
+        timings["total"], cpu_s = total.elapsed()
+        table = _write_report(settings, shown, stats, timings, cpu_s, log)
+    return shown, table, timings
 
 
 def pictured(evaluation, seed, baselines):
     """The evaluation as the pictures show it: every row, but examples with only the
     ``seed`` models (labelled :data:`MODEL_NAME` and :data:`ABLATION_NAME`), the
     ``baselines`` and the attention map of the full model."""
-    from gi_tf.evaluation.evaluate import Evaluation
-
     names = {method_name(base, seed): base for _, _, base in VARIANTS}
     names = {m: names.get(m, m) for m in evaluation.methods if m in names or m in baselines}
     shown = Evaluation(list(names.values()))
@@ -482,9 +295,18 @@ def pictured(evaluation, seed, baselines):
     return shown
 
 
+def _data(settings):
+    """Step 1: ``(training pool, held-out samples)``."""
+    size = settings.train_config.image_size
+    images = training_pool(settings.train_images, size, settings.photos)
+    samples = held_out_samples(settings.held_out, size, settings.mask_kinds,
+                               settings.mask_seed, settings.photos)
+    return images, samples
+
+
 def _train_all(settings, images, log, verbose):
-    """Train every (variant, seed); returns the first seed's attention generator, its
-    model config and ``{(variant, seed): stats}``."""
+    """Step 2: train every (variant, seed); returns the first seed's attention generator,
+    its model config and ``{(variant, seed): stats}``."""
     config, out = settings.train_config, settings.output_dir
     variants = VARIANTS if settings.ablation else VARIANTS[:1]
     stats, first = {}, None
@@ -501,31 +323,24 @@ def _train_all(settings, images, log, verbose):
     return first[0], first[1], stats
 
 
-def _run_demo(settings, verbose, log):
-    from gi_tf.evaluation.baselines import baseline_methods
-    from gi_tf.evaluation.evaluate import evaluate
-    from gi_tf.evaluation.evaluate import inpainter_method
-    from gi_tf.evaluation.report import write_outputs
-    from gi_tf.inference.export import export_generator
-    from gi_tf.inference.inpainter import Inpainter
+def _export(settings, generator, model_config, log):
+    """Step 3: the SavedModel of the first seed's full model; returns its directory."""
+    from gi_tf.inference.export import export_generator  # TensorFlow: not for --help
 
-    total, timings = Timer(), {}
-    config, out, seeds = settings.train_config, settings.output_dir, tuple(settings.seeds)
-    step = Timer()
-    images = training_pool(settings.train_images, config.image_size, settings.photos)
-    samples = held_out_samples(settings.held_out, config.image_size, settings.mask_kinds,
-                               settings.mask_seed, settings.photos)
-    timings["data"] = step.elapsed()[0]
-    generator, model_config, stats = _train_all(settings, images, log, verbose)
-    timings[f"training ({len(stats)} models)"] = sum(s["wall_s"] for s in stats.values())
-    step = Timer()
+    out, seed = settings.output_dir, tuple(settings.seeds)[0]
     export_dir = export_generator(generator, model_config, os.path.join(out, "export"),
-                                  source=run_directory(out, "attention", seeds[0]))
-    timings["export"] = step.elapsed()[0]
-    log(f"[gi-demo] exported the SavedModel of {method_name(MODEL_NAME, seeds[0])} to "
+                                  source=run_directory(out, "attention", seed))
+    log(f"[gi-demo] exported the SavedModel of {method_name(MODEL_NAME, seed)} to "
         f"{export_dir}")
+    return export_dir
 
-    step = Timer()
+
+def _methods(settings, stats, export_dir):
+    """``({name: method}, baselines)``: every trained model (the first seed's full model
+    through its SavedModel, the others from their checkpoints), then the baselines."""
+    from gi_tf.inference.inpainter import Inpainter  # TensorFlow: not for --help
+
+    out, seeds = settings.output_dir, tuple(settings.seeds)
     methods = {}
     for variant, _, base in VARIANTS:
         for seed in seeds:
@@ -536,26 +351,39 @@ def _run_demo(settings, verbose, log):
                 else Inpainter.from_checkpoint(run_directory(out, variant, seed)))
     baselines = baseline_methods()
     methods.update(baselines)
+    return methods, baselines
+
+
+def _evaluate_all(settings, stats, export_dir, samples, verbose, log):
+    """Step 4: inpaint and score the held-out samples with every method, write one panel
+    per sample; returns the evaluation as pictured (:func:`pictured`), its examples
+    thinned to ``settings.num_examples``."""
+    methods, baselines = _methods(settings, stats, export_dir)
     log(f"[gi-demo] inpainting {len(samples)} held-out samples with {len(methods)} methods")
     evaluation = evaluate(methods, samples, num_examples=len(samples), progress=verbose > 0,
                           total=len(samples))
-    shown = pictured(evaluation, seeds[0], list(baselines))
-    panels = os.path.join(out, "panels")
+    shown = pictured(evaluation, tuple(settings.seeds)[0], list(baselines))
+    panels = os.path.join(settings.output_dir, "panels")
     files.rmtree(panels, missing_ok=True)  # panels of an earlier run's samples would linger
-    attention_from = MODEL_NAME
-    write_panels(shown, panels, attention_from)
+    write_panels(shown, panels, MODEL_NAME)
     shown.examples = spread(shown.examples, settings.num_examples)
-    timings["evaluate"] = step.elapsed()[0]
-    timings["total"], cpu_s = total.elapsed()
+    return shown
+
+
+def _write_report(settings, shown, stats, timings, cpu_s, log):
+    """Step 5: ``eval/`` (:func:`gi_tf.evaluation.report.write_outputs` with the seed table
+    and the reading) and the printed summary; returns the table."""
+    out, seeds = settings.output_dir, tuple(settings.seeds)
     summary = shown.summary()
     seeds_md, text = seed_table(summary, seeds), reading(summary, seeds)
     table = write_outputs(shown, os.path.join(out, "eval"),
-                          header=_header(settings, stats, timings, cpu_s),
-                          attention_from=attention_from,
+                          header=demo_header(settings, stats, timings, cpu_s),
+                          attention_from=MODEL_NAME,
                           footer=seeds_md + "\n\nReading (automatic):\n\n" + text)
     log("\n" + table + "\n\n" + seeds_md + "\n\n" + text + "\n")
     log("[gi-demo] wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
         + f"; CPU time {cpu_s:.0f} s")
+    panels = os.path.join(out, "panels")
     log(f"[gi-demo] wrote {os.path.join(out, 'eval', 'metrics.md')}, examples.png, "
         f"{len(files.listdir(panels))} panels in {panels}")
-    return shown, table, timings
+    return table

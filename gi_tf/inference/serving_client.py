@@ -270,7 +270,11 @@ def _png(array):
 
 
 def example_request_bodies(seed=0):
-    """``{file name: REST body}``: small requests for every signature (odd sizes)."""
+    """``{file name: REST body}``: small requests for every signature (odd sizes).
+
+    ``export/requests/<file name>`` holds each body as compact JSON (tests check that the
+    committed files are these bodies).
+    """
     rng = np.random.default_rng(seed)
     image, mask = _example_arrays(rng, 12, 10, 2)
     float_image, float_mask = _example_arrays(rng, 9, 11, 1)
@@ -286,16 +290,3 @@ def example_request_bodies(seed=0):
         "inpaint_encoded.json": rest_body(
             {"image_bytes": encoded_images, "mask_bytes": encoded_masks}, "inpaint_encoded"),
     }
-
-
-def write_example_requests(directory, seed=0):
-    """Write :func:`example_request_bodies` as JSON files; returns their paths."""
-    from gi_tf.utils import files
-
-    files.makedirs(directory)
-    paths = []
-    for name, body in example_request_bodies(seed).items():
-        path = files.join(directory, name)
-        files.write_text(path, json.dumps(body, separators=(",", ":")) + "\n")
-        paths.append(path)
-    return paths

@@ -74,17 +74,34 @@ def sequential_fori_loop(lower, upper, body, init):
     return result
 
 
-def row_major_step(pos, ok, d, length):
-    """One step ``d`` along the row-major order: ``(pos + d, still inside)``."""
+# The neighbour steps of attention propagation on a flattened h x w grid (int32 positions,
+# row-major). One implementation for the chunked layer and the windowed attention
+# (gi_tf.inference.windowed.attention).
+
+
+def row_major_step(pos, d, length, ok=None):
+    """One step ``d`` along the row-major order (wrapping rows): ``(pos + d, ok')``.
+
+    ``ok'``: the step stays inside the ``length`` positions (and ``ok``, when given).
+    """
     new = pos + d
+    if ok is None:
+        return new, (new >= 0) & (new < length)
     return new, ok & (new >= 0) & (new < length)
 
 
-def column_major_step(pos, ok, d, height, width):
-    """One step ``d`` along the column-major order (wrapping columns): ``(pos', ok')``."""
+def column_major_step(pos, d, height, width, ok=None):
+    """One step ``d`` along the column-major order (wrapping columns): ``(pos', ok')``.
+
+    ``ok'``: the step stays inside the grid (and ``ok``, when given); ``pos'`` is 0
+    where not ``ok'``.
+    """
     i, j = pos // width, pos % width
     c = j * height + i + d
-    ok = ok & (c >= 0) & (c < height * width)
+    if ok is None:
+        ok = (c >= 0) & (c < height * width)
+    else:
+        ok = ok & (c >= 0) & (c < height * width)
     c = ops.where(ok, c, 0)
     return (c % height) * width + c // height, ok
 
@@ -162,13 +179,13 @@ def propagated_chunk(layer, f_patches, kernels, r0, rows, height, width):
     real = slots < length
     parts = []
     for d in shifts:  # horizontal pass, on every slot row
-        pos, ok = row_major_step(slots, real, d, length)
+        pos, ok = row_major_step(slots, d, length, ok=real)
         parts.append(shift_columns(
             ops.take(scores, _slot_of(pos, ok, r0, rows, height, width), axis=0), d))
     out1 = _sum(parts)
     parts = []
     for d in shifts:  # vertical pass, on the chunk's rows
-        pos, ok = column_major_step(chunk, inside, d, height, width)
+        pos, ok = column_major_step(chunk, d, height, width, ok=inside)
         part = ops.take(out1, _slot_of(pos, ok, r0, rows, height, width), axis=0)
         parts.append(shift_columns_vertically(part, d, height, width))
     return _sum(parts)

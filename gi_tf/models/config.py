@@ -28,7 +28,12 @@ class ModelConfig:
     attention_implementation: str = option("batched", "Contextual attention implementation.",
                                            choices=IMPLEMENTATIONS)
 
+    def __post_init__(self):
+        self.validate()  # an invalid ModelConfig cannot exist
+
     def validate(self):
+        """Raise ``ValueError`` naming the invalid field; return ``self`` (runs when the
+        config is made, ``__post_init__``)."""
         if self.attention_implementation not in IMPLEMENTATIONS:
             raise ValueError(
                 f"ModelConfig.attention_implementation must be one of {IMPLEMENTATIONS}, "
@@ -45,7 +50,7 @@ class ModelConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"Unknown ModelConfig fields {unknown}; known: {sorted(known)}")
-        return cls(**values).validate()
+        return cls(**values)
 
     def write(self, directory):
         """Write ``model_config.json`` into ``directory`` (atomically; any TF filesystem)."""

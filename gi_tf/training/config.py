@@ -57,8 +57,14 @@ class LossConfig:
     discount: str = option("box", "box: released bbox-edge form; distance: "
                            "gamma**distance to the nearest known pixel.", choices=DISCOUNTS)
 
+    def __post_init__(self):
+        self.validate()  # an invalid LossConfig cannot exist
+
     def validate(self):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
+        """Raise ``ValueError`` naming the first invalid field; return ``self``.
+
+        Runs when the config is made (``__post_init__``, ``dataclasses.replace`` too).
+        """
         if not 0.0 < self.gamma <= 1.0:
             _fail(self, "gamma", "must be in (0, 1]")
         for field in ("coarse_weight", "l1_weight", "ae_weight", "gan_weight", "gp_weight",
@@ -147,6 +153,9 @@ class TrainConfig:
     keep_checkpoints: int = option(5, "Checkpoints to keep.")
     summary_images: int = option(4, "Images per TensorBoard panel set.")
 
+    def __post_init__(self):
+        self._check_fields()  # an invalid TrainConfig cannot exist
+
     @property
     def resolved_local_size(self):
         """``local_size``, or ``image_size // 2`` when it is None."""
@@ -167,18 +176,27 @@ class TrainConfig:
         return dataclasses.replace(self, local_size=self.resolved_local_size)
 
     def validate(self, num_replicas=1):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``.
+        """Raise ``ValueError`` if ``batch_size`` does not split over ``num_replicas``;
+        return ``self``.
+
+        Every field was checked when the config was made (``__post_init__``); this adds
+        the one rule that depends on the run's strategy.
 
         Args:
             num_replicas: int, replicas in sync; ``batch_size`` must divide evenly.
         """
+        if self.batch_size % num_replicas:
+            _fail(self, "batch_size",
+                  f"must be divisible by the number of replicas ({num_replicas})")
+        return self
+
+    def _check_fields(self):
+        """Raise ``ValueError`` naming the first invalid field (the loss and mask
+        configs checked themselves when made; here the mask must fit the image)."""
         if self.image_size < 32 or self.image_size % 8:
             _fail(self, "image_size", "must be a multiple of 8 and >= 32")
         if self.batch_size < 1:
             _fail(self, "batch_size", "must be >= 1")
-        if self.batch_size % num_replicas:
-            _fail(self, "batch_size",
-                  f"must be divisible by the number of replicas ({num_replicas})")
         if self.critic_steps < 0:
             _fail(self, "critic_steps", "must be >= 0")
         if self.max_steps < 0:
@@ -199,9 +217,7 @@ class TrainConfig:
                 _fail(self, field, "must be >= 1")
         if self.summary_images < 0:
             _fail(self, "summary_images", "must be >= 0")
-        self.loss.validate()
-        self.mask.validate().check_image_size(self.image_size, self.image_size)
-        return self
+        self.mask.check_image_size(self.image_size, self.image_size)
 
     def to_dict(self):
         return dataclasses.asdict(self)

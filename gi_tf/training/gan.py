@@ -55,8 +55,6 @@ from gi_tf.models.generator import build_generator
 from gi_tf.ops.box_crops import crop_boxes
 from gi_tf.training import draws as step_draws
 from gi_tf.training import losses as losses_lib
-from gi_tf.training.loss_checks import CRITIC_TERMS  # noqa: F401 (re-exported term names)
-from gi_tf.training.loss_checks import GENERATOR_TERMS  # noqa: F401
 from gi_tf.training.loss_checks import TRAIN_TERMS
 
 EVAL_TERMS = ("hole_mae", "known_mae", "psnr")
@@ -128,7 +126,6 @@ class InpaintingGAN(keras.Model):
         kwargs.setdefault("name", "inpainting_gan")
         super().__init__(**kwargs)
         self.config = config.resolved()
-        self.config.loss.validate()
         self.generator = generator
         self.local_critic = local_critic
         self.global_critic = global_critic
@@ -236,7 +233,8 @@ class InpaintingGAN(keras.Model):
 
         Returns:
             ``(gradients, terms)``: a list matching :attr:`critic_variables`, and
-            ``{term: float32 scalar}`` for :data:`CRITIC_TERMS` (unscaled).
+            ``{term: float32 scalar}`` for
+            :data:`gi_tf.training.loss_checks.CRITIC_TERMS` (unscaled).
         """
         weights = self.config.loss
         step = self.step_counter.value
@@ -292,7 +290,8 @@ class InpaintingGAN(keras.Model):
 
         Returns:
             ``(gradients, terms)``: a list matching ``generator.trainable_variables``,
-            and ``{term: float32 scalar}`` for :data:`GENERATOR_TERMS` (unscaled).
+            and ``{term: float32 scalar}`` for
+            :data:`gi_tf.training.loss_checks.GENERATOR_TERMS` (unscaled).
         """
         weights = self.config.loss
         step = self.step_counter.value
@@ -404,7 +403,6 @@ def build_inpainting_gan(train_config, model_config):
         A built :class:`InpaintingGAN` (weights and optimizer slots created).
     """
     train_config = train_config.resolved()
-    model_config.validate()
     dtype = train_config.mixed_precision or "float32"
     generator = build_generator(
         use_attention=model_config.use_attention,

@@ -163,23 +163,37 @@ class TrainResult:
 
 
 class Progress:
-    """Steps/s, images/s and ETA over the steps since the previous progress line."""
+    """Steps/s, images/s and ETA of a run, over two windows: the steps since the previous
+    progress line (:meth:`line`) and since the previous summary (:meth:`summary_rates`)."""
 
     def __init__(self, step, max_steps, images_per_step):
         self.max_steps, self.images_per_step = max_steps, images_per_step
-        self._step, self._time = step, time.perf_counter()
+        self.restart(step)
 
-    def rates(self, step):
-        """``(steps_per_second, images_per_second)`` since the last :meth:`restart`."""
-        elapsed = max(time.perf_counter() - self._time, 1e-9)
-        steps_per_second = (step - self._step) / elapsed
+    def _rates(self, step, since_step, since_time):
+        elapsed = max(time.perf_counter() - since_time, 1e-9)
+        steps_per_second = (step - since_step) / elapsed
         return steps_per_second, steps_per_second * self.images_per_step
 
+    def rates(self, step):
+        """``(steps_per_second, images_per_second)`` since the last progress line."""
+        return self._rates(step, self._step, self._time)
+
+    def summary_rates(self, step):
+        """``(steps_per_second, images_per_second)`` since the last summary; the next
+        summary window starts at ``step``."""
+        rates = self._rates(step, self._summary_step, self._summary_time)
+        self._summary_step, self._summary_time = step, time.perf_counter()
+        return rates
+
     def restart(self, step):
+        """Start both windows at ``step`` (e.g. after the first, compiling call)."""
         self._step, self._time = step, time.perf_counter()
+        self._summary_step, self._summary_time = self._step, self._time
 
     def line(self, step, logs, skipped=0):
-        """``step 20/100 | 1.5 steps/s | 36 images/s | ETA 53s | d_global=... ...``."""
+        """``step 20/100 | 1.5 steps/s | 36 images/s | ETA 53s | d_global=... ...``; the
+        next line's window starts at ``step``."""
         terms = " ".join(f"{term}={value:.4g}" for term, value in logs.items())
         skipped_note = f" | skipped images {skipped}" if skipped else ""
         if step == self._step:  # only the first (tracing) step so far
@@ -189,8 +203,8 @@ class Progress:
             remaining = (self.max_steps - step) / steps_per_second
             speed = (f"{steps_per_second:.3g} steps/s | {images_per_second:.3g} images/s | "
                      f"ETA {format_duration(remaining)}")
+        self._step, self._time = step, time.perf_counter()
         return f"step {step}/{self.max_steps} | {speed} | {terms}{skipped_note}"
-
 
 
 def format_duration(seconds):
@@ -290,7 +304,6 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
     strategy = strategy or tf.distribute.get_strategy()
     info = distribute.worker_info(strategy)
     train_config = train_config.resolved().validate(num_replicas=info.num_replicas)
-    model_config.validate()
     if data_config is None and dataset is None:
         raise ValueError("train() needs a data_config or a dataset")
     if data_config is not None and data_config.validate().image_size != train_config.image_size:
@@ -351,7 +364,6 @@ def _loop(loop, iterator, checkpointer, config, info, model_dir, step, log, skip
     """Run steps until ``max_steps``; returns ``(latest checkpoint, last logs, step)``."""
     writer = summaries.make_writer(model_dir, info.is_chief)
     progress = Progress(step, config.max_steps, config.images_per_step)
-    speed = Progress(step, config.max_steps, config.images_per_step)
     window = LossWindow()
     shown = trained_terms(config)
     logs, last_read, first_call = {}, step, True
@@ -362,7 +374,6 @@ def _loop(loop, iterator, checkpointer, config, info, model_dir, step, log, skip
             step += done
             if first_call:  # exclude tracing and compilation from the rates
                 progress.restart(step)
-                speed.restart(step)
                 first_call = False
             at_log = step % config.log_every == 0
             at_summary = step % config.summary_every == 0
@@ -375,10 +386,9 @@ def _loop(loop, iterator, checkpointer, config, info, model_dir, step, log, skip
             if at_log or last:
                 log(progress.line(step, {t: logs[t] for t in shown if t in logs},
                                   skipped.count))
-                progress.restart(step)
             if at_summary or last:
-                _write_summaries(writer, loop.gan, panel_images, window.means(), speed, step)
-                speed.restart(step)
+                _write_summaries(writer, loop.gan, panel_images, window.means(),
+                                 progress.summary_rates(step), step)
             if step % config.checkpoint_every == 0 or last:
                 prefix = checkpointer.save(step)  # every worker takes part
                 latest = prefix if info.is_chief else latest
@@ -387,8 +397,8 @@ def _loop(loop, iterator, checkpointer, config, info, model_dir, step, log, skip
     return latest, {t: logs[t] for t in shown if t in logs}, step
 
 
-def _write_summaries(writer, gan, panel_images, mean_logs, speed, step):
-    steps_per_second, images_per_second = speed.rates(step)
+def _write_summaries(writer, gan, panel_images, mean_logs, rates, step):
+    steps_per_second, images_per_second = rates
     writer.scalars(summaries.loss_scalars(mean_logs, steps_per_second, images_per_second),
                    step)
     if panel_images is not None:

@@ -27,23 +27,23 @@ def test_quickstart_flagfile_gives_gi_train_the_built_in_preset(tmp_path):
                                                           "quickstart.flags"),
                  f"--model_dir={tmp_path}"])
     train_config, model_config, data_config = train.configs_from_flags(flag_values)
-    assert train_config.resolved() == demo_pipeline.quickstart_config().resolved()
+    assert train_config.resolved() == demo.quickstart_config().resolved()
     assert model_config.use_attention and data_config.source == "builtin:wallpapers"
     assert data_config.image_size == 128
 
 
 def test_preset_scales_box_masks_with_the_image_size():
-    config = demo_pipeline.quickstart_config()
+    config = demo.quickstart_config()
     assert (config.image_size, config.max_steps, config.batch_size) == (128, 35, 8)
     assert (config.mask.kind, config.mask.box_height, config.mask.max_delta_height) == (
         "box", 64, 16)
     assert config.critic_steps == 0 and config.loss.gan_weight == 0.0
-    config = demo_pipeline.quickstart_config(256, max_steps=7)
+    config = demo.quickstart_config(256, max_steps=7)
     assert (config.image_size, config.max_steps, config.mask.box_width) == (256, 7, 128)
     # asking for critic updates brings back the released adversarial weight
-    assert demo_pipeline.quickstart_config(critic_steps=5).loss.gan_weight == 0.001
+    assert demo.quickstart_config(critic_steps=5).loss.gan_weight == 0.001
     with pytest.raises(ValueError, match="image_size"):
-        demo_pipeline.quickstart_config(60)
+        demo.quickstart_config(60)
 
 
 def test_settings_from_flags_and_usage_errors(tmp_path):
@@ -69,73 +69,6 @@ def test_settings_from_flags_and_usage_errors(tmp_path):
         _parse(fv, argv)
         with pytest.raises(app.UsageError, match=message):
             demo.settings_from_flags(fv)
-
-
-def _summary(attention, ablation, kind="box", baselines=()):
-    """Summary rows: per-seed hole ℓ1 values of both variants, then the baselines."""
-    rows = []
-    for base, values in ((demo_pipeline.MODEL_NAME, attention),
-                         (demo_pipeline.ABLATION_NAME, ablation)):
-        for seed, value in enumerate(values):
-            rows.append({"mask_kind": kind, "method": demo_pipeline.method_name(base, seed),
-                         "count": 4, "l1_hole": value, "psnr_hole": 30.0 - value,
-                         "ssim_hole": 0.5})
-    for name, value in baselines:
-        rows.append({"mask_kind": kind, "method": name, "count": 4, "l1_hole": value,
-                     "psnr_hole": 30.0 - value, "ssim_hole": 0.4})
-    return rows
-
-
-def test_seed_statistics_are_mean_sample_sd_and_range_per_variant():
-    attention, ablation = [5.0, 6.0, 7.5], [9.0, 8.0, 10.0]
-    stats = demo_pipeline.seed_statistics(_summary(attention, ablation), (0, 1, 2), "box")
-    for base, values in ((demo_pipeline.MODEL_NAME, attention),
-                         (demo_pipeline.ABLATION_NAME, ablation)):
-        assert stats[base]["values"] == values
-        assert stats[base]["mean"] == pytest.approx(sum(values) / 3)
-        mean = sum(values) / 3
-        sd = (sum((v - mean) ** 2 for v in values) / 2) ** 0.5
-        assert stats[base]["sd"] == pytest.approx(sd)
-        assert (stats[base]["min"], stats[base]["max"]) == (min(values), max(values))
-    # a seed that was not evaluated is left out; one seed has sd 0
-    stats = demo_pipeline.seed_statistics(_summary([5.0], [6.0]), (0, 7), "box")
-    assert stats[demo_pipeline.MODEL_NAME]["seeds"] == [0]
-    assert stats[demo_pipeline.MODEL_NAME]["sd"] == 0.0
-
-
-@pytest.mark.parametrize("attention, ablation, verdict", [
-    ([5.0, 5.2, 5.1], [8.0, 8.3, 7.9], "attention ahead on every seed, the smallest gap (2.80) "
-     "larger than the spread between seeds (0.40)"),
-    ([5.0, 7.0, 6.0], [7.5, 8.0, 6.5], "attention ahead on every seed, but the smallest gap "
-     "(0.50) is within the spread between seeds (2.00): not conclusive"),
-    ([5.0, 9.0, 6.0], [7.5, 8.0, 6.5], "attention ahead on 2 of 3 seeds"),
-])
-def test_ablation_is_read_from_the_gaps_per_seed_against_the_spread(attention, ablation,
-                                                                     verdict):
-    text = demo_pipeline.reading(_summary(attention, ablation), seeds=(0, 1, 2))
-    assert verdict in text
-    assert "gap per seed " + ", ".join(f"{b - a:+.2f}" for a, b in zip(attention, ablation)) \
-        in text
-
-
-def test_one_seed_is_never_read_as_a_result():
-    text = demo_pipeline.reading(_summary([5.0], [6.0]), seeds=(0,))
-    assert "gap per seed +1.00 points (one seed: no spread" in text
-    assert "ahead on every seed" not in text
-
-
-def test_reading_reports_winners_and_each_baseline_against_every_seed():
-    summary = _summary([5.0, 6.0], [9.0, 9.5], baselines=(("OpenCV Telea", 7.0),
-                                                          ("PatchMatch", 2.0)))
-    text = demo_pipeline.reading(summary, seeds=(0, 1))
-    assert "- box: lowest hole ℓ1: PatchMatch; highest hole PSNR: PatchMatch" in text
-    assert "- OpenCV Telea: hole ℓ1 7.00 % vs gi_tf 5.50 % (seeds 5.00 – 6.00): gi_tf ahead " \
-        "with every seed." in text
-    assert "- PatchMatch: hole ℓ1 2.00 % vs gi_tf 5.50 % (seeds 5.00 – 6.00): PatchMatch " \
-        "ahead of gi_tf with every seed." in text
-    table = demo_pipeline.seed_table(summary, (0, 1))
-    assert "| gi_tf | 2 | 5.50 ± 0.71 | 5.00 – 6.00 | 5.00, 6.00 |" in table
-    assert "| OpenCV Telea | — | 7.00 |" in table
 
 
 def test_held_out_holes_can_all_be_filled_by_copying_from_the_known_region():
@@ -196,7 +129,7 @@ def test_the_same_settings_give_the_same_weights_and_metrics(tmp_path):
     import tensorflow as tf
 
     settings = demo_pipeline.DemoSettings(
-        output_dir="", train_config=demo_pipeline.quickstart_config(
+        output_dir="", train_config=demo.quickstart_config(
             32, max_steps=3, batch_size=2), seeds=(5,), train_images=4, held_out=2,
         mask_kinds=("box",), ablation=False, num_examples=1)
     runs = []

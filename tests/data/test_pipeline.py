@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from gi_tf.data import builtin_images
 from gi_tf.data import pipeline
+from gi_tf.data import tfrecords
 
 
 def _write_flat_images(folder, count, size=(12, 20), sub_every=3):
@@ -203,7 +204,7 @@ def test_fewer_images_than_pipelines_is_an_error(tmp_path):
 
 def test_tfrecord_source_matches_folder_and_skips_bad_records(flat_folder, tmp_path):
     prefix = str(tmp_path / "records" / "train")
-    pipeline.write_tfrecords(flat_folder, prefix, num_shards=3)
+    tfrecords.write_tfrecords(flat_folder, prefix, num_shards=3)
     bad = tf.train.Example(features=tf.train.Features(feature={
         "image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"junk"]))}))
     with tf.io.TFRecordWriter(f"{prefix}-extra.tfrecord") as writer:

@@ -1,9 +1,11 @@
-"""gi_tf.evaluation.report: CSV, markdown and example grid written atomically."""
+"""gi_tf.evaluation.report: CSV, markdown and example grid written atomically; gi-demo's seed
+statistics and reading."""
 
 import csv
 import os
 
 import numpy as np
+import pytest
 
 from gi_tf.evaluation import evaluate as ev
 from gi_tf.evaluation import report
@@ -66,3 +68,70 @@ def test_format_value():
     assert report.format_value(float("inf"), "psnr") == "inf"
     assert report.format_value(0.12345, "ssim") == "0.123"
     assert report.format_value(12.345, "l1") == "12.35"
+
+
+def _summary(attention, ablation, kind="box", baselines=()):
+    """Summary rows: per-seed hole ℓ1 values of both variants, then the baselines."""
+    rows = []
+    for base, values in ((report.MODEL_NAME, attention),
+                         (report.ABLATION_NAME, ablation)):
+        for seed, value in enumerate(values):
+            rows.append({"mask_kind": kind, "method": report.method_name(base, seed),
+                         "count": 4, "l1_hole": value, "psnr_hole": 30.0 - value,
+                         "ssim_hole": 0.5})
+    for name, value in baselines:
+        rows.append({"mask_kind": kind, "method": name, "count": 4, "l1_hole": value,
+                     "psnr_hole": 30.0 - value, "ssim_hole": 0.4})
+    return rows
+
+
+def test_seed_statistics_are_mean_sample_sd_and_range_per_variant():
+    attention, ablation = [5.0, 6.0, 7.5], [9.0, 8.0, 10.0]
+    stats = report.seed_statistics(_summary(attention, ablation), (0, 1, 2), "box")
+    for base, values in ((report.MODEL_NAME, attention),
+                         (report.ABLATION_NAME, ablation)):
+        assert stats[base]["values"] == values
+        assert stats[base]["mean"] == pytest.approx(sum(values) / 3)
+        mean = sum(values) / 3
+        sd = (sum((v - mean) ** 2 for v in values) / 2) ** 0.5
+        assert stats[base]["sd"] == pytest.approx(sd)
+        assert (stats[base]["min"], stats[base]["max"]) == (min(values), max(values))
+    # a seed that was not evaluated is left out; one seed has sd 0
+    stats = report.seed_statistics(_summary([5.0], [6.0]), (0, 7), "box")
+    assert stats[report.MODEL_NAME]["seeds"] == [0]
+    assert stats[report.MODEL_NAME]["sd"] == 0.0
+
+
+@pytest.mark.parametrize("attention, ablation, verdict", [
+    ([5.0, 5.2, 5.1], [8.0, 8.3, 7.9], "attention ahead on every seed, the smallest gap (2.80) "
+     "larger than the spread between seeds (0.40)"),
+    ([5.0, 7.0, 6.0], [7.5, 8.0, 6.5], "attention ahead on every seed, but the smallest gap "
+     "(0.50) is within the spread between seeds (2.00): not conclusive"),
+    ([5.0, 9.0, 6.0], [7.5, 8.0, 6.5], "attention ahead on 2 of 3 seeds"),
+])
+def test_ablation_is_read_from_the_gaps_per_seed_against_the_spread(attention, ablation,
+                                                                     verdict):
+    text = report.reading(_summary(attention, ablation), seeds=(0, 1, 2))
+    assert verdict in text
+    assert "gap per seed " + ", ".join(f"{b - a:+.2f}" for a, b in zip(attention, ablation)) \
+        in text
+
+
+def test_one_seed_is_never_read_as_a_result():
+    text = report.reading(_summary([5.0], [6.0]), seeds=(0,))
+    assert "gap per seed +1.00 points (one seed: no spread" in text
+    assert "ahead on every seed" not in text
+
+
+def test_reading_reports_winners_and_each_baseline_against_every_seed():
+    summary = _summary([5.0, 6.0], [9.0, 9.5], baselines=(("OpenCV Telea", 7.0),
+                                                          ("PatchMatch", 2.0)))
+    text = report.reading(summary, seeds=(0, 1))
+    assert "- box: lowest hole ℓ1: PatchMatch; highest hole PSNR: PatchMatch" in text
+    assert "- OpenCV Telea: hole ℓ1 7.00 % vs gi_tf 5.50 % (seeds 5.00 – 6.00): gi_tf ahead " \
+        "with every seed." in text
+    assert "- PatchMatch: hole ℓ1 2.00 % vs gi_tf 5.50 % (seeds 5.00 – 6.00): PatchMatch " \
+        "ahead of gi_tf with every seed." in text
+    table = report.seed_table(summary, (0, 1))
+    assert "| gi_tf | 2 | 5.50 ± 0.71 | 5.00 – 6.00 | 5.00, 6.00 |" in table
+    assert "| OpenCV Telea | — | 7.00 |" in table

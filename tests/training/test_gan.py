@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gi_tf.data.pipeline import synthetic_textures
+from gi_tf.data.builtin_images import textures as synthetic_textures
 from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import scaled_mask_config

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gi_tf.data.builtin_images import textures as synthetic_textures
 from gi_tf.data.pipeline import DataConfig
-from gi_tf.data.pipeline import synthetic_textures
 from gi_tf.models.config import ModelConfig
 from gi_tf.training.config import LossConfig
 from gi_tf.training.config import TrainConfig

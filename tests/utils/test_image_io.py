@@ -248,32 +248,3 @@ def test_channel_swaps():
     assert bgr.flags["C_CONTIGUOUS"]
     with pytest.raises(ValueError, match="shape"):
         image_io.rgb_to_bgr(np.zeros([2, 2, 4]))
-
-
-@pytest.mark.parametrize(
-    "shape, expected",
-    [((4, 5), (1, 4, 5, 1)), ((4, 5, 1), (1, 4, 5, 1)), ((2, 4, 5), (2, 4, 5, 1)),
-     ((2, 4, 5, 1), (2, 4, 5, 1))],
-)
-def test_normalise_mask_shapes(shape, expected):
-    for mask in (np.ones(shape, bool), np.full(shape, 200, np.uint8), np.ones(shape, np.float64)):
-        got = image_io.normalise_mask(mask)
-        assert got.shape == expected and got.dtype == np.float32 and np.all(got == 1.0)
-
-
-def test_normalise_mask_values_and_errors():
-    assert image_io.normalise_mask(np.array([[0, 127, 128, 255]], np.uint8)).ravel().tolist() \
-        == [0, 0, 1, 1]
-    assert image_io.normalise_mask(np.array([[0.0, 0.5, 0.51, 1.0]])).ravel().tolist() \
-        == [0, 0, 1, 1]
-    assert image_io.normalise_mask(np.array([[True, False]])).ravel().tolist() == [1, 0]
-    with pytest.raises(ValueError, match="int32"):
-        image_io.normalise_mask(np.zeros([2, 2], np.int32))
-    with pytest.raises(ValueError, match="range"):
-        image_io.normalise_mask(np.full([2, 2], 255.0))
-    with pytest.raises(ValueError, match="NaN"):
-        image_io.normalise_mask(np.full([2, 2], np.nan))
-    with pytest.raises(ValueError, match=r"\(2, 2, 2, 3\)"):
-        image_io.normalise_mask(np.zeros([2, 2, 2, 3], bool))
-    with pytest.raises(ValueError, match=r"\(5,\)"):
-        image_io.normalise_mask(np.zeros([5], bool))

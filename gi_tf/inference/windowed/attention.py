@@ -23,6 +23,8 @@ import collections
 import tensorflow as tf
 
 from gi_tf.layers import attention_patches as patches_lib
+from gi_tf.layers.attention_chunked import column_major_step
+from gi_tf.layers.attention_chunked import row_major_step
 
 # Score entries of one background band (per buffer; a band holds ~6 such buffers).
 DEFAULT_BLOCK_ELEMENTS = 2**23
@@ -48,20 +50,6 @@ Fields (int32 tensors):
 
 def _sorted_unique(x):
     return tf.sort(tf.unique(x).y)
-
-
-def row_major_step(pos, d, length):
-    """``(pos + d, ok)``: the row-major pass's neighbour (flattened, wrapping rows)."""
-    new = pos + d
-    return new, (new >= 0) & (new < length)
-
-
-def column_major_step(pos, d, height, width):
-    """``(neighbour, ok)`` one step along the column-major order (wrapping columns)."""
-    c = (pos % width) * height + pos // width + d
-    ok = (c >= 0) & (c < height * width)
-    c = tf.where(ok, c, 0)
-    return (c % height) * width + c // height, ok
 
 
 def _index_of(targets, ok, table, missing):
