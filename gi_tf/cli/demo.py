@@ -37,8 +37,8 @@ from absl import logging
 from gi_tf.cli import train
 from gi_tf.cli.evaluate import command_line
 from gi_tf.cli.runner import run_app
-from gi_tf.evaluation import demo as demo_pipeline
-from gi_tf.evaluation.demo import DEFAULT_SEEDS
+from gi_tf.evaluation.demo_settings import DEFAULT_SEEDS
+from gi_tf.evaluation.demo_settings import DemoSettings
 
 FLAGS = flags.FLAGS
 
@@ -129,7 +129,7 @@ def settings_from_flags(flag_values=FLAGS):
     try:
         config = quickstart_config(
             fv.image_size, **{k: v for k, v in overrides.items() if v is not None})
-        return demo_pipeline.DemoSettings(
+        return DemoSettings(
             output_dir=fv.output_dir, train_config=config, seeds=seeds,
             train_images=fv.train_images, held_out=fv.held_out, mask_kinds=tuple(fv.mask),
             mask_seed=fv.mask_seed, photos=_use_photos(fv.photos), ablation=fv.ablation,
@@ -144,6 +144,8 @@ def settings_from_flags(flag_values=FLAGS):
 def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from gi_tf.evaluation import demo as demo_pipeline  # lazy: TensorFlow not needed for --help
+
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress
     demo_pipeline.run_demo(settings_from_flags(flag_values))
 

@@ -91,12 +91,12 @@ def define_flags(flag_values=flags.FLAGS):
     :class:`~gi_tf.data.pipeline.DataConfig` (``--data`` = ``source``) or
     :class:`~gi_tf.models.config.ModelConfig`, with that field's default and help.
     """
-    from gi_tf.data.masks import MaskConfig
-    from gi_tf.data.pipeline import DataConfig
+    from gi_tf.data.config import MaskConfig
+    from gi_tf.data.config import DataConfig
     from gi_tf.models.config import ModelConfig
     from gi_tf.training.config import LossConfig
     from gi_tf.training.config import TrainConfig
-    from gi_tf.training.distribute import STRATEGIES
+    from gi_tf.training.config import STRATEGIES
 
     before = set(flag_values)
     fv = dict(flag_values=flag_values)
@@ -128,8 +128,8 @@ def define_flags(flag_values=flags.FLAGS):
 
 def configs_from_flags(flag_values):
     """``(TrainConfig, ModelConfig, DataConfig)`` from parsed flags (validated)."""
-    from gi_tf.data.masks import MaskConfig
-    from gi_tf.data.pipeline import DataConfig
+    from gi_tf.data.config import MaskConfig
+    from gi_tf.data.config import DataConfig
     from gi_tf.models.config import ModelConfig
     from gi_tf.training.config import LossConfig
     from gi_tf.training.config import TrainConfig

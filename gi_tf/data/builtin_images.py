@@ -30,7 +30,6 @@ import collections
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 TEXTURE_KINDS = ("stripes", "tiles", "bricks", "dots", "weave", "waves", "noise")
 TRAIN_SEED = 0
@@ -311,6 +310,8 @@ def in_memory_dataset(images, batch_size, seed=TRAIN_SEED):
         (``x / 127.5 - 1``). Files and ``DataConfig`` sources go through
         :func:`gi_tf.data.pipeline.make_dataset` instead.
     """
+    import tensorflow as tf  # lazy: the images alone (gi-demo --help, the JAX side) need no TF
+
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be uint8 [N, S, S, 3]; got {images.dtype} {images.shape}")

@@ -23,15 +23,12 @@ masks are drawn per sample (the original draws one box and one shrink per batch;
 stateless TF ops instead of NumPy's global generator inside a ``py_func``.
 """
 
-import dataclasses
-import math
-
 import tensorflow as tf
 
 from gi_tf.data.brush_strokes import free_form_mask
+from gi_tf.data.config import MaskConfig
 from gi_tf.ops.seeds import as_seed
 from gi_tf.ops.seeds import split_seed as _split
-from gi_tf.utils.options import option
 
 # Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
 # source conversion keeps tracing inside train steps and tf.data fast.
@@ -42,7 +39,6 @@ __all__ = [
     "free_form_mask", "hole_bounding_boxes", "mixed_mask", "random_bbox", "sample_masks",
 ]
 
-_KINDS = ("box", "free", "mixed")
 
 
 @_plain_tf
@@ -221,96 +217,6 @@ def crop_bboxes(images, bboxes, crop_height, crop_width, method="nearest"):
     indices = tf.range(tf.shape(images)[0])
     return tf.image.crop_and_resize(images, boxes, indices, (crop_height, crop_width),
                                     method=method)
-
-
-@dataclasses.dataclass(frozen=True)
-class MaskConfig:
-    """How training masks are drawn.
-
-    Attributes:
-        kind: ``"box"`` (DeepFill v1), ``"free"`` (brush strokes) or ``"mixed"``.
-        box_height: int, box height in pixels (128 released).
-        box_width: int, box width in pixels (128 released).
-        max_delta_height: int >= 0, total shrink range of the hole inside the box; each
-            side shrinks by ``0 .. max_delta_height // 2`` (32 released).
-        max_delta_width: int >= 0, horizontal counterpart.
-        vertical_margin: int >= 0, minimal distance of the box to the top/bottom border.
-        horizontal_margin: int >= 0, minimal distance to the left/right border.
-        free_ratio: float in ``[0, 1]``, share of free-form masks when ``kind="mixed"``.
-        per_sample: bool; False draws one mask per batch and repeats it (the original).
-        max_strokes, min_segments, max_segments, min_stroke_width, max_stroke_width,
-        mean_segment_length, mean_angle, angle_range, flip_strokes: brush parameters,
-            see :func:`gi_tf.data.brush_strokes.free_form_mask` (``flip_strokes`` is its
-            ``flip``).
-    """
-
-    kind: str = option("box", "Training holes: box (DeepFill v1), free (brush strokes) or "
-                       "mixed.", choices=_KINDS)
-    box_height: int = option(128, "Box height in pixels (128 released, at 256).")
-    box_width: int = option(128, "Box width in pixels (128 released, at 256).")
-    max_delta_height: int = option(32, "Total vertical hole shrink inside the box (32 "
-                                   "released, at 256).")
-    max_delta_width: int = option(32, "Total horizontal hole shrink inside the box.")
-    vertical_margin: int = option(0, "Minimal box distance to top/bottom.")
-    horizontal_margin: int = option(0, "Minimal box distance to the sides.")
-    free_ratio: float = option(0.5, "Share of free-form holes for kind=mixed.")
-    per_sample: bool = option(True, "One mask per image (False: one per batch, as released).")
-    max_strokes: int = option(3, "Brush strokes per free-form hole (at most).")
-    min_segments: int = option(4, "Segments per stroke (at least).")
-    max_segments: int = option(11, "Segments per stroke (at most).")
-    min_stroke_width: float = option(12 / 256, "Thinnest stroke, as a share of the image side.")
-    max_stroke_width: float = option(40 / 256, "Thickest stroke, as a share of the image side.")
-    mean_segment_length: float = option(1 / 8, "Mean segment length, as a share of the side.")
-    mean_angle: float = option(2 * math.pi / 5, "Mean turn between segments (radians).")
-    angle_range: float = option(2 * math.pi / 15, "Range of the turn around the mean.")
-    flip_strokes: bool = option(True, "Randomly mirror strokes.")
-
-    def __post_init__(self):
-        self.validate()  # an invalid MaskConfig cannot exist
-
-    def validate(self):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``.
-
-        Runs when the config is made (``__post_init__``, ``dataclasses.replace`` too).
-        """
-        def fail(field, rule):
-            raise ValueError(f"MaskConfig.{field}={getattr(self, field)!r}: {rule}")
-
-        if self.kind not in _KINDS:
-            fail("kind", f"must be one of {_KINDS}")
-        for field in ("box_height", "box_width", "max_strokes", "min_segments"):
-            if getattr(self, field) < 1:
-                fail(field, "must be >= 1")
-        for field in ("max_delta_height", "max_delta_width", "vertical_margin",
-                      "horizontal_margin", "angle_range"):
-            if getattr(self, field) < 0:
-                fail(field, "must be >= 0")
-        if self.max_delta_height >= self.box_height:
-            fail("max_delta_height", "must be < box_height")
-        if self.max_delta_width >= self.box_width:
-            fail("max_delta_width", "must be < box_width")
-        if not 0.0 <= self.free_ratio <= 1.0:
-            fail("free_ratio", "must be in [0, 1]")
-        if self.max_segments < self.min_segments:
-            fail("max_segments", "must be >= min_segments")
-        if not 0.0 < self.min_stroke_width <= self.max_stroke_width:
-            fail("min_stroke_width", "must be in (0, max_stroke_width]")
-        if self.mean_segment_length < 0:
-            fail("mean_segment_length", "must be >= 0")
-        return self
-
-    def check_image_size(self, height, width):
-        """Raise ``ValueError`` if boxes cannot be placed in a ``height x width`` image."""
-        if self.kind == "free":
-            return
-        if height - 2 * self.vertical_margin <= self.box_height:
-            raise ValueError(
-                f"MaskConfig.box_height={self.box_height} (+2*vertical_margin="
-                f"{self.vertical_margin}) must be < image height {height}")
-        if width - 2 * self.horizontal_margin <= self.box_width:
-            raise ValueError(
-                f"MaskConfig.box_width={self.box_width} (+2*horizontal_margin="
-                f"{self.horizontal_margin}) must be < image width {width}")
 
 
 @_plain_tf

@@ -35,7 +35,6 @@ Decisions:
   are RGB (the original feeds BGR); JPEG EXIF orientation is not applied.
 """
 
-import dataclasses
 
 import numpy as np
 import tensorflow as tf
@@ -44,12 +43,12 @@ from gi_tf.data import borrowing
 from gi_tf.data import builtin_images
 from gi_tf.data import sources
 from gi_tf.data import tfrecords
+from gi_tf.data.config import DataConfig
 from gi_tf.data.sources import BUILTIN_TEXTURES
 from gi_tf.data.sources import SkippedImages
 from gi_tf.data.sources import list_image_files
 from gi_tf.data.sources import list_tfrecord_files
 from gi_tf.data.sources import source_kind
-from gi_tf.utils.options import option
 
 # Plain TensorFlow code (no tensor-dependent Python control flow): skipping AutoGraph's
 # source conversion keeps tracing inside train steps and tf.data fast.
@@ -58,58 +57,6 @@ _plain_tf = tf.autograph.experimental.do_not_convert
 # How many images make_dataset tries at start-up before deciding a source is unreadable.
 PROBE_LIMIT = 64
 _ENDLESS = 2 ** 62
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """Where training images come from and how they are preprocessed.
-
-    Attributes:
-        source: str. A folder (searched recursively for ``IMAGE_EXTENSIONS``), a
-            ``.flist`` file (one image path per line, see :func:`list_image_files`), a
-            TFRecord glob such as ``"data/train-*.tfrecord"`` (written by
-            ``gi-make-tfrecords``), or ``"builtin:textures"`` /
-            ``"builtin:textures:<count>"`` for procedural textures (no files).
-        image_size: int, side of the square output images (256 released).
-        random_crop: bool; True: upscale small images, then random crop (Places2);
-            False: resize to ``image_size`` (CelebA-HQ, the released default).
-        flip: bool, random horizontal flips (not in the released code).
-        shuffle_buffer: int >= 0. 0 keeps the source order. Otherwise files and
-            textures are fully reshuffled every epoch (a stateless permutation, no
-            buffer) and TFRecords are read in a reshuffled file order through a shuffle
-            buffer of this many records (each holds one encoded image).
-        num_parallel_calls: int, parallel decode calls; -1 means ``tf.data.AUTOTUNE``.
-        seed: int, seed of the order, crops and flips.
-    """
-
-    source: str = option(help="Training images: a folder, a .flist file, a TFRecord glob "
-                         "(*.tfrecord*) or builtin:textures[:N].")
-    image_size: int = option(256, "Side of the square training images.")
-    random_crop: bool = option(False, "Upscale small images then random-crop (Places2); "
-                               "otherwise resize to image_size (CelebA-HQ).")
-    flip: bool = option(False, "Random horizontal flips (not in the released code).")
-    shuffle_buffer: int = option(1024, "Shuffle buffer over files; 0 = file order.")
-    num_parallel_calls: int = option(-1, "Parallel decoders; -1 = AUTOTUNE.")
-    seed: int = option(0, "Seed of the order, crops and flips.")
-
-    def validate(self):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
-        def fail(field, rule):
-            raise ValueError(f"DataConfig.{field}={getattr(self, field)!r}: {rule}")
-
-        if not isinstance(self.source, str) or not self.source:
-            fail("source", "must be a non-empty path, glob or 'builtin:textures'")
-        if self.source.startswith("builtin:"):
-            sources.texture_count(self.source)
-        if not isinstance(self.image_size, int) or self.image_size < 2:
-            fail("image_size", "must be an int >= 2")
-        if not isinstance(self.shuffle_buffer, int) or self.shuffle_buffer < 0:
-            fail("shuffle_buffer", "must be an int >= 0")
-        if self.num_parallel_calls != -1 and self.num_parallel_calls < 1:
-            fail("num_parallel_calls", "must be -1 (AUTOTUNE) or >= 1")
-        if not isinstance(self.seed, int):
-            fail("seed", "must be an int")
-        return self
 
 
 @_plain_tf

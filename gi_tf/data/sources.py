@@ -21,11 +21,13 @@ import threading
 
 import tensorflow as tf
 
+from gi_tf.data.config import BUILTIN_SOURCES  # noqa: F401 (sources' names, defined TF-free)
+from gi_tf.data.config import BUILTIN_TEXTURES
+from gi_tf.data.config import BUILTIN_WALLPAPERS
+from gi_tf.data.config import DEFAULT_TEXTURE_COUNT  # noqa: F401
+from gi_tf.data.config import texture_count  # noqa: F401
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-BUILTIN_TEXTURES = "builtin:textures"
-BUILTIN_WALLPAPERS = "builtin:wallpapers"
-BUILTIN_SOURCES = (BUILTIN_TEXTURES, BUILTIN_WALLPAPERS)
-DEFAULT_TEXTURE_COUNT = 1024
 ACCEPTED_SOURCES = ("expected a folder of images, a .flist file, a TFRecord glob such as "
                     "'shards/train-*.tfrecord', " + " or ".join(
                         f"'{name}[:<count>]'" for name in BUILTIN_SOURCES))
@@ -98,17 +100,6 @@ def list_tfrecord_files(pattern):
     if not files:
         raise FileNotFoundError(f"no TFRecord files match: {pattern}")
     return files
-
-
-def texture_count(source):
-    """Image count of a ``builtin:<textures|wallpapers>[:N]`` source."""
-    name, _, count = source.partition(":")[2].partition(":")
-    if f"builtin:{name}" not in BUILTIN_SOURCES or not (count == "" or count.isdigit()) \
-            or count == "0":
-        raise ValueError(f"DataConfig.source={source!r}: unknown built-in dataset "
-                         f"(use '{BUILTIN_TEXTURES}' or '{BUILTIN_TEXTURES}:<count>'; "
-                         f"likewise '{BUILTIN_WALLPAPERS}')")
-    return int(count) if count else DEFAULT_TEXTURE_COUNT
 
 
 class SkippedImages:

@@ -1,6 +1,16 @@
 """Keras layers of DeepFill v1."""
 
-from gi_tf.layers.attention_propagation import AttentionPropagation
-from gi_tf.layers.contextual_attention import ContextualAttention
+_EXPORTS = {"AttentionPropagation": "attention_propagation", "ContextualAttention": "contextual_attention"}
 
-__all__ = ["AttentionPropagation", "ContextualAttention"]
+
+def __getattr__(name):
+    # lazy: a TF-free submodule (attention_options: configs, --help) imports without
+    # Keras/TensorFlow
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"gi_tf.layers.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'gi_tf.layers' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

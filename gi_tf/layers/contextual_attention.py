@@ -25,11 +25,10 @@ from keras import ops
 from gi_tf.layers import attention_patches as patches_lib
 from gi_tf.layers.attention_chunked import chunk_rows
 from gi_tf.layers.attention_chunked import chunked_attention
+from gi_tf.layers.attention_options import IMPLEMENTATIONS
 from gi_tf.layers.attention_propagation import AttentionPropagation
 from gi_tf.layers.contextual_attention_literal import attend_literal
 from gi_tf.layers.resizing import resize_nearest_align_corners
-
-IMPLEMENTATIONS = ("batched", "literal")
 
 
 @keras.saving.register_keras_serializable(package="gi_tf")

@@ -1,8 +1,16 @@
 """DeepFill v1 networks."""
 
-from gi_tf.models.critics import GlobalCritic
-from gi_tf.models.critics import LocalCritic
-from gi_tf.models.generator import InpaintGenerator
-from gi_tf.models.generator import build_generator
+_EXPORTS = {"GlobalCritic": "critics", "LocalCritic": "critics", "InpaintGenerator": "generator",
+            "build_generator": "generator"}
 
-__all__ = ["GlobalCritic", "InpaintGenerator", "LocalCritic", "build_generator"]
+
+def __getattr__(name):
+    # lazy: a TF-free submodule (config: configs, --help) imports without Keras/TensorFlow
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"gi_tf.models.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'gi_tf.models' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

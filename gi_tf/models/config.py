@@ -7,7 +7,7 @@ export so a model can be rebuilt without the flags that made it.
 
 import dataclasses
 
-from gi_tf.layers.contextual_attention import IMPLEMENTATIONS
+from gi_tf.layers.attention_options import IMPLEMENTATIONS
 from gi_tf.utils import files
 from gi_tf.utils.options import option
 

@@ -10,13 +10,15 @@ v1.0.0 code's (``inpaint.yml`` and ``train.py`` of JiahuiYu/generative_inpaintin
 import dataclasses
 import math
 
-from gi_tf.data.masks import MaskConfig
+from gi_tf.data.config import MaskConfig
 from gi_tf.utils import files
 from gi_tf.utils.options import option
 
 TRAIN_CONFIG_FILE = "train_config.json"
 DISCOUNTS = ("box", "distance")
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+# gi-train --strategy (gi_tf.training.distribute makes them; named here, without TensorFlow)
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def _fail(config, field, rule):

@@ -23,7 +23,7 @@ import time
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from gi_tf.training.config import STRATEGIES
 
 
 def make_strategy(name, devices=None, log=None):
