@@ -3,7 +3,7 @@
 Built with Gradio (the optional ``[app]`` extra; the rest of gi_tf never imports it).
 This module only lays out the page and wires events; what a request does lives in
 :mod:`gi_tf.app.logic` (pure NumPy, tested without a browser), which model is served in
-:mod:`gi_tf.app.model`, and the example gallery in :mod:`gi_tf.app.examples`.
+:mod:`gi_tf.app.served_model`, and the example gallery in :mod:`gi_tf.app.examples`.
 
 Layout::
 
@@ -122,7 +122,7 @@ def build_app(served, config=AppConfig(), work_dir=None):
     """The page as a ``gr.Blocks`` (not launched).
 
     Args:
-        served: a :class:`gi_tf.app.model.ServedModel`.
+        served: a :class:`gi_tf.app.served_model.ServedModel`.
         config: :class:`gi_tf.app.logic.AppConfig`.
         work_dir: folder for example images and downloadable results (a new temporary
             folder by default).

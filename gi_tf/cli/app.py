@@ -23,8 +23,8 @@ from gi_tf.app.logic import AUTO
 from gi_tf.app.logic import DEFAULT_MAX_PIXELS
 from gi_tf.app.logic import DEFAULT_MAX_REQUEST_GB
 from gi_tf.app.logic import DEFAULT_MAX_SIDE
-from gi_tf.app.model import choose_model
-from gi_tf.app.model import QUICKSTART_DIR
+from gi_tf.app.served_model import choose_model
+from gi_tf.app.served_model import QUICKSTART_DIR
 from gi_tf.cli.runner import run_app
 from gi_tf.inference import WINDOW_MODES
 

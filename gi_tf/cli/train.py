@@ -149,7 +149,6 @@ def configs_from_flags(flag_values):
     data_config = config_flags.config_from_flags(
         DataConfig, flag_values, **DATA_FLAGS, image_size=train_config.image_size,
         seed=train_config.seed)
-    data_config.validate()  # TrainConfig and ModelConfig checked themselves when made
     return train_config, model_config, data_config
 
 

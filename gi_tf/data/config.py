@@ -151,8 +151,14 @@ class DataConfig:
     num_parallel_calls: int = option(-1, "Parallel decoders; -1 = AUTOTUNE.")
     seed: int = option(0, "Seed of the order, crops and flips.")
 
+    def __post_init__(self):
+        self.validate()  # an invalid DataConfig cannot exist
+
     def validate(self):
-        """Raise ``ValueError`` naming the first invalid field; return ``self``."""
+        """Raise ``ValueError`` naming the first invalid field; return ``self``.
+
+        Runs when the config is made (``__post_init__``, ``dataclasses.replace`` too).
+        """
         def fail(field, rule):
             raise ValueError(f"DataConfig.{field}={getattr(self, field)!r}: {rule}")
 

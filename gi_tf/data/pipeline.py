@@ -271,7 +271,6 @@ def make_dataset(config, batch_size, input_context=None, repeat=True, skipped=No
         ValueError: the source is empty or unreadable, has fewer images than input
             pipelines, or ``batch_size`` does not split evenly.
     """
-    config.validate()
     pipelines = input_context.num_input_pipelines if input_context else 1
     pipeline_id = input_context.input_pipeline_id if input_context else 0
     local_batch = (input_context.get_per_replica_batch_size(batch_size) if input_context

@@ -306,7 +306,7 @@ def train(train_config, model_config, data_config, model_dir, strategy=None, dat
     train_config = train_config.resolved().validate(num_replicas=info.num_replicas)
     if data_config is None and dataset is None:
         raise ValueError("train() needs a data_config or a dataset")
-    if data_config is not None and data_config.validate().image_size != train_config.image_size:
+    if data_config is not None and data_config.image_size != train_config.image_size:
         raise ValueError(f"DataConfig.image_size={data_config.image_size} must equal "
                          f"TrainConfig.image_size={train_config.image_size}")
     if info.is_chief:

@@ -66,7 +66,7 @@ def _free_port():
 def app_url(chromium, tmp_path_factory):
     """``(url, calls)``: the page served with an untrained network; calls = inpaint args."""
     from gi_tf.app.logic import AppConfig
-    from gi_tf.app.model import choose_model
+    from gi_tf.app.served_model import choose_model
     from gi_tf.app.page import build_app
     from gi_tf.app.page import launch
 

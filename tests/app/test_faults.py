@@ -118,7 +118,7 @@ def served_page(tmp_path_factory):
     pytest.importorskip("gradio", reason="gi-app needs gradio (pip install -e '.[test]')")
     from gradio_client import Client
 
-    from gi_tf.app.model import ServedModel
+    from gi_tf.app.served_model import ServedModel
     from gi_tf.app.page import build_app
     from gi_tf.app.page import launch
 

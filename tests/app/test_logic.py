@@ -228,7 +228,7 @@ def test_bad_requests_never_reach_the_network():
 
 @pytest.fixture(scope="module")
 def untrained_inpainter():
-    from gi_tf.app.model import untrained_inpainter
+    from gi_tf.app.served_model import untrained_inpainter
 
     return untrained_inpainter()
 

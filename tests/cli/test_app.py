@@ -39,7 +39,7 @@ def test_bad_flags_are_refused(arg):
 
 
 def test_core_and_app_modules_import_without_gradio():
-    code = ("import sys; import gi_tf, gi_tf.app.page, gi_tf.app.logic, gi_tf.app.model, "
+    code = ("import sys; import gi_tf, gi_tf.app.page, gi_tf.app.logic, gi_tf.app.served_model, "
             "gi_tf.app.examples, gi_tf.cli.app; "
             "assert 'gradio' not in sys.modules, 'gradio imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=app_cli.__file__.rsplit(

@@ -1,11 +1,11 @@
-"""Tests for gi_tf.app.model: which model gi-app serves and what the page says about it."""
+"""Tests for gi_tf.app.served_model: which model gi-app serves and what the page says about it."""
 
 import os
 
 import numpy as np
 import pytest
 
-from gi_tf.app import model as app_model
+from gi_tf.app import served_model as app_model
 
 
 def _fake_saved_model(directory):

@@ -12,6 +12,8 @@
 import dataclasses
 import os
 
+from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
 # gi-demo's default --output_dir (gi_tf/cli/demo.py): checkpoints in attention/seed_<s>/
 # and no_attention/seed_<s>/, the SavedModel in export/<version>/ (preferred; see find_model).
 QUICKSTART_DIR = "demo_out"
@@ -98,31 +100,34 @@ def find_model(directory, depth=_SEARCH_DEPTH):
     return None
 
 
+def chunk_bound(attention_chunk_elements):
+    """The attention's chunk bound gi-app builds with: the flag's value, or (None or 0) the
+    Inpainter's default, :data:`gi_tf.inference.DEFAULT_ATTENTION_CHUNK_ELEMENTS`."""
+    return attention_chunk_elements or DEFAULT_ATTENTION_CHUNK_ELEMENTS
+
+
 def load_inpainter(kind, path, attention_chunk_elements=None):
     """An :class:`~gi_tf.inference.inpainter.Inpainter` for a SavedModel or checkpoint.
 
     ``attention_chunk_elements`` (checkpoints only): None = the Inpainter's default bound.
     """
     # lazy: TensorFlow not needed for gi-app --help
-    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
     from gi_tf.inference.inpainter import Inpainter
 
     if kind == "saved_model":
         return Inpainter.load(path)
-    chunk = attention_chunk_elements or DEFAULT_ATTENTION_CHUNK_ELEMENTS
-    return Inpainter.from_checkpoint(path, attention_chunk_elements=chunk)
+    return Inpainter.from_checkpoint(
+        path, attention_chunk_elements=chunk_bound(attention_chunk_elements))
 
 
 def untrained_inpainter(attention_chunk_elements=None):
     """An Inpainter around a freshly initialised generator (Keras' seeded initialisers)."""
     # lazy: TensorFlow not needed for gi-app --help
-    from gi_tf.inference.inpainter import DEFAULT_ATTENTION_CHUNK_ELEMENTS
     from gi_tf.inference.inpainter import Inpainter
     from gi_tf.inference.preprocessing import make_uint8_function
     from gi_tf.models.generator import build_generator
 
-    chunk = attention_chunk_elements or DEFAULT_ATTENTION_CHUNK_ELEMENTS
-    generator = build_generator(attention_chunk_elements=chunk)
+    generator = build_generator(attention_chunk_elements=chunk_bound(attention_chunk_elements))
     return Inpainter(make_uint8_function(generator), generator=generator)
 
 
