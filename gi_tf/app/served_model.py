@@ -124,11 +124,10 @@ def untrained_inpainter(attention_chunk_elements=None):
     """An Inpainter around a freshly initialised generator (Keras' seeded initialisers)."""
     # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import Inpainter
-    from gi_tf.inference.preprocessing import make_uint8_function
     from gi_tf.models.generator import build_generator
 
     generator = build_generator(attention_chunk_elements=chunk_bound(attention_chunk_elements))
-    return Inpainter(make_uint8_function(generator), generator=generator)
+    return Inpainter.from_generator(generator)
 
 
 def choose_model(model_path=None, quickstart_dir=QUICKSTART_DIR, attention_chunk_elements=None):

@@ -27,6 +27,7 @@ from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
 
 from gi_tf.inference.preprocessing import make_uint8_function
+from gi_tf.inference.windowed.run import supports_windows
 from gi_tf.models.checkpoints import checkpoint_problem
 from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
@@ -224,22 +225,36 @@ class Inpainter:
         """
         generator, model_config, prefix = load_generator(
             path, attention_chunk_elements=attention_chunk_elements)
-        functions = {}
+        return cls.from_generator(generator, model_config, source=prefix,
+                                  max_pixels=max_pixels, max_request_gb=max_request_gb)
 
-        def window_fn(mode):  # traced on first use
+    @classmethod
+    def from_generator(cls, generator, model_config=None, source=None,
+                       max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=None):
+        """Around a built generator with its weights (what :meth:`from_checkpoint` returns
+        after loading; gi-app's untrained network).
+
+        Each window mode's function is traced on first use. ``"auto"`` runs the plan first
+        (a small graph): when every sample takes the whole image, the whole-image function
+        runs (the arithmetic auto's choice runs), so the windowed path is traced only for a
+        request that takes it.
+        """
+        functions = {}
+        max_request_bytes = None if not max_request_gb else max_request_gb * 1e9
+
+        def window_fn(mode):
             if mode not in functions:
                 functions[mode] = make_uint8_function(
                     generator, max_pixels=max_pixels, window=mode,
-                    max_request_bytes=None if not max_request_gb else max_request_gb * 1e9)
+                    max_request_bytes=max_request_bytes)
             return functions[mode]
 
-        inpainter = cls(None, generator=generator, model_config=model_config, source=prefix,
+        inpainter = cls(None, generator=generator, model_config=model_config, source=source,
                         max_pixels=max_pixels, window_fns=window_fn)
 
         def auto(image, mask):
-            # The plan first (a small graph): when every sample takes the whole image, the
-            # whole-image function runs (the same arithmetic auto's choice runs), so the
-            # windowed path is traced only for a request that uses it.
+            if not supports_windows(generator):  # no plan: the whole image anyway
+                return window_fn("auto")(image, mask)
             windowed = inpainter._plan_function()(mask, tf.constant("auto"))["windowed"]
             return window_fn("auto" if np.any(windowed.numpy()) else "off")(image, mask)
 
