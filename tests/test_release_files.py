@@ -45,8 +45,10 @@ CFF_ENTITY_KEYS = {"name", "address", "city", "country", "email", "fax", "orcid"
                    "post-code", "region", "tel", "website", "alias", "date-start",
                    "date-end", "location"}
 
-# Distribution -> module of every optional package a test imports.
-TEST_IMPORTS = {"pytest": "pytest", "gradio": "gradio", "playwright": "playwright",
+# Distribution -> module of every optional package a test imports (pytest-xdist: the plugin
+# that setup.cfg's addopts, --numprocesses, need).
+TEST_IMPORTS = {"pytest": "pytest", "pytest-xdist": "xdist", "gradio": "gradio",
+                "playwright": "playwright",
                 "scikit-image": "skimage", "tensorflow-serving-api": "tensorflow_serving.apis",
                 "pypatchmatch": "patchmatch.patch_match", "pyyaml": "yaml", "jax": "jax"}
 
