@@ -18,10 +18,11 @@ defines ``Inpainter``, and the parent edge to ``gi_tf`` itself leads nowhere.
 The layering rule is WORKSPACE.md section 1, "Dependency rule":
 
     cli
-     └─ evaluation, app, benchmarks, parity
-         └─ training, inference, tf1
-             └─ models
-                 └─ layers
+     └─ benchmarks
+         └─ evaluation, app, parity
+             └─ training, inference, tf1
+                 └─ models
+                     └─ layers
     ops, utils, data: the bottom (data may use ops; none of the three imports the layers above)
 
 A subpackage imports only from the ones below it (and from itself). One addition to the
@@ -41,7 +42,8 @@ PACKAGE_DIR = os.path.join(REPO_ROOT, PACKAGE)
 _BOTTOM = ("ops", "utils", "data")
 _LEVELS = (
     ("cli",),
-    ("evaluation", "app", "benchmarks", "parity"),
+    ("benchmarks",),
+    ("evaluation", "app", "parity"),
     ("training", "inference", "tf1"),
     ("models",),
     ("layers",),

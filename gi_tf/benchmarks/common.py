@@ -30,6 +30,53 @@ def parse_cases(text):
     return cases
 
 
+# The original section's kinds of comparison (gi_tf.benchmarks.original).
+ORIGINAL_KINDS = ("generator", "inpaint", "training")
+
+
+@dataclasses.dataclass(frozen=True)
+class OriginalCase:
+    """One comparison: ``kind`` in :data:`ORIGINAL_KINDS`, image side ``size``, ``batch``."""
+
+    kind: str
+    size: int
+    batch: int = 1
+
+    @property
+    def name(self):
+        if self.kind == "training":
+            return f"training {self.size}x{self.size}"
+        return f"{self.kind} {self.size}x{self.size}"
+
+
+def parse_original_cases(text):
+    """``"generator:256,training:256x4"`` -> ``[OriginalCase]``.
+
+    Raises ``ValueError`` naming a bad item (unknown kind, size not a multiple of 8).
+    """
+    found = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, size = item.partition(":")
+        if kind not in ORIGINAL_KINDS:
+            raise ValueError(f"original case {item!r}: kind must be one of "
+                             f"{list(ORIGINAL_KINDS)}")
+        if kind == "training":
+            try:
+                (side, batch), = parse_cases(size)
+            except ValueError:
+                raise ValueError(f"original case {item!r}: expected training:SIZExBATCH such "
+                                 "as training:256x4") from None
+        elif size.isdigit() and int(size) >= 32 and int(size) % 8 == 0:
+            side, batch = int(size), 1
+        else:
+            raise ValueError(f"original case {item!r}: expected {kind}:SIZE with SIZE a "
+                             "multiple of 8, >= 32 (such as generator:256)")
+        found.append(OriginalCase(kind, side, batch))
+    if not found:
+        raise ValueError("no original cases given")
+    return found
+
+
 @dataclasses.dataclass(frozen=True)
 class BenchSettings:
     """What ``gi-bench`` was asked to do.
@@ -48,6 +95,10 @@ class BenchSettings:
         training_cases: str, the training section's cases as ``SIZExBATCH`` items,
             comma-separated (``"256x4"``); empty = the section's default list.
         large_cases: str, the large section's case names, comma-separated; empty = all.
+        original, neuralgym: checkouts of the authors' code (as gi-parity's flags); the
+            original section runs only with them.
+        original_cases: str, the original section's cases (``KIND:SIZE``,
+            ``training:SIZExBATCH``), comma-separated; empty = its default list.
     """
 
     quick: bool = option(False, "Tiny sizes (smoke test of every code path).")
@@ -64,6 +115,13 @@ class BenchSettings:
                                  "(e.g. 256x4); default: its full list.")
     large_cases: str = option("", "Large-photo section cases by name, comma-separated (e.g. "
                               "sm_unit,sm_hd_hole); default: all of them.")
+    original: str | None = option(None, "Original section: checkout of "
+                                  "JiahuiYu/generative_inpainting at tag v1.0.0 (as gi-parity).")
+    neuralgym: str | None = option(None, "Original section: checkout of JiahuiYu/neuralgym.")
+    original_cases: str = option("", "Original section cases: generator:SIZE, inpaint:SIZE, "
+                                 "training:SIZExBATCH, comma-separated; default: "
+                                 "generator/inpaint at 256, 512, 1024 and training 256x4, "
+                                 "256x16.")
 
     def validate(self):
         if self.repeats < 1:
@@ -73,6 +131,11 @@ class BenchSettings:
         if self.chunk_elements < 1:
             raise ValueError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
         parse_cases(self.training_cases)
+        if self.original_cases:
+            parse_original_cases(self.original_cases)
+        if bool(self.original) != bool(self.neuralgym):
+            raise ValueError("the original section needs both --original and --neuralgym "
+                             "(checkouts of the authors' two repositories)")
         return self
 
 

@@ -6,7 +6,9 @@
         --output_json=bench.json
 
 Sections (``--sections``, comma list, default all; the matmul yardstick always runs):
-yardstick, attention, generator, memory, precision, training, saved_model, large (big
+yardstick, attention, generator, memory, precision, training, original (gi_tf beside the
+authors' v1.0.0 graph, built by gi-parity's loader from ``--original``/``--neuralgym``
+checkouts; skipped without them), saved_model, large (big
 photos end to end: the windowed and the whole-image paths, their exactness), stability
 (hundreds of small gi-train steps: finite losses, resident memory per step). Each prints
 a table as it finishes; ``--output_json`` also writes every figure together with the

@@ -26,7 +26,6 @@ crops, offsets, losses) as JSON, the fixture the test suite compares gi_tf again
 """
 
 import sys
-import warnings
 
 from absl import app
 from absl import flags
@@ -65,13 +64,14 @@ def configure_tensorflow(tf32=False):
     """True float32 unless ``tf32``; hide TF 1 deprecation notices and tf.layers warnings."""
     # lazy: TensorFlow not needed for --help
     import tensorflow as tf
+
+    from gi_tf.parity.original import hide_tf1_notices
+
     # TensorFlow runs float32 matmuls and convolutions in TF32 on Ampere and later GPUs
     # (10-bit mantissa, ~1e-3 relative): far above the float32 noise compared here.
     tf.config.experimental.enable_tensor_float_32_execution(tf32)
-    tf.get_logger().setLevel("ERROR")
+    hide_tf1_notices()
     logging.set_verbosity(logging.WARNING)  # the authors' logger.info lines
-    warnings.filterwarnings("ignore", category=UserWarning, message=".*tf.layers.*")
-    warnings.filterwarnings("ignore", category=UserWarning, message=".*deprecated.*")
 
 
 def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_out=None,

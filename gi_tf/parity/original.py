@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -51,6 +52,14 @@ ORIGINAL_TAG = "v1.0.0"
 _TF_SUBMODULES = ("tensorflow.python.training.moving_averages",
                   "tensorflow.python.ops.control_flow_ops",
                   "tensorflow.python.framework.ops")
+
+
+def hide_tf1_notices():
+    """Hide the deprecation notices and ``tf.layers`` warnings the authors' TF 1 code
+    triggers on every graph it builds (TensorFlow's logger to ERROR, two warning filters)."""
+    tf.get_logger().setLevel("ERROR")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*tf.layers.*")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*deprecated.*")
 
 
 class CheckoutError(ValueError):
