@@ -137,6 +137,14 @@ def _row(case, timings):
             "calls": min(theirs["calls"], ours["calls"])}
 
 
+def _progress(row):
+    """One line per finished case (the table comes when the section ends)."""
+    if "error" in row:
+        return f"  original: {row['case']}, batch {row['batch']}: {row['error']}"
+    return (f"  original: {row['case']}, batch {row['batch']}: gi_tf {row['gi_tf_s']:.3g} s, "
+            f"authors' {row['original_s']:.3g} s per call (ratio {row['ratio']:.3g})")
+
+
 def compare(case, make_pair, settings):
     """One row: build both sides with ``make_pair() -> (graph, theirs, ours)``, time them
     interleaved, close the authors' session; an ``error`` row if anything fails."""
@@ -176,7 +184,9 @@ def run(settings, context):
         "training": lambda c: training_pair(original, c, settings.seed, critic_steps),
     }
     for case in cases(settings):
-        section.rows.append(compare(case, lambda: builders[case.kind](case), settings))
+        row = compare(case, lambda: builders[case.kind](case), settings)
+        section.rows.append(row)
+        print(_progress(row), flush=True)  # a training case takes minutes
     commits = {name: (sha or "unknown")[:12] for name, sha in original.commits.items()}
     section.notes += [
         "ratio, cpu_ratio = gi_tf / original wall and process-CPU time per call (< 1: gi_tf "
