@@ -149,7 +149,9 @@ def upsample_conv_bias_activation(inputs, kernel, bias, activation=None):
     once zero-padded source with the taps that read the same pixel summed; the four
     phases are one VALID 2x2 convolution with ``4 * C_out`` outputs, then interleaved.
     Exactly the same sum (the zero padding of the upsampled image is the zero padding of
-    the source), with the kernel taps added first: equal to float32 rounding.
+    the source), with the kernel taps added first: equal to float32 rounding. Bias and
+    activation are applied per element before the interleave (the same values as after
+    it), which leaves the interleave to one ``depth_to_space`` of the four phases' slices.
 
     Args:
         inputs: float ``[N, H, W, C_in]``.
@@ -170,18 +172,16 @@ def upsample_conv_bias_activation(inputs, kernel, bias, activation=None):
     phases = tf.einsum("pat,qbu,tuio->abipqo", taps, taps, kernel)
     phases = tf.reshape(phases, [2, 2, c_in, 4 * c_out])
     shape = tf.shape(inputs)
-    n, h, w = shape[0], shape[1], shape[2]
+    h, w = shape[1], shape[2]
     padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
-    y = _conv_valid(padded, phases)  # [N, H + 1, W + 1, 4 * C_out]
-    y = tf.reshape(y, tf.stack([n, h + 1, w + 1, 2, 2, c_out]))
-    rows = []
-    for p in (0, 1):
-        pair = tf.stack([y[:, p:p + h, q:q + w, p, q] for q in (0, 1)], axis=3)
-        rows.append(tf.reshape(pair, tf.stack([n, h, 2 * w, c_out])))
-    z = tf.nn.bias_add(tf.reshape(tf.stack(rows, axis=2), tf.stack([n, 2 * h, 2 * w, c_out])),
-                       bias)
+    y = _conv_valid(padded, phases)  # [N, H + 1, W + 1, 4 * C_out], channels (p, q, o)
+    y = tf.nn.bias_add(y, tf.tile(bias, [4]))
     if activation == "elu":
-        return tf.nn.elu(z)
-    if activation == "relu":
-        return tf.nn.relu(z)
-    return z
+        y = tf.nn.elu(y)
+    elif activation == "relu":
+        y = tf.nn.relu(y)
+    # Output pixel (2i + p, 2j + q) is phase (p, q) at (i + p, j + q): each phase's
+    # shifted slice, in (p, q) order along the channels, is what depth_to_space interleaves.
+    parts = [y[:, p:p + h, q:q + w, (2 * p + q) * c_out:(2 * p + q + 1) * c_out]
+             for p in (0, 1) for q in (0, 1)]
+    return tf.nn.depth_to_space(tf.concat(parts, axis=-1), 2)
