@@ -19,13 +19,14 @@ from gi_tf.utils.options import option
 DEFAULT_CHUNK_ELEMENTS = DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
-def parse_cases(text):
-    """``"256x4,128x1"`` -> ``[(256, 4), (128, 1)]``; raises ``ValueError`` naming a bad item."""
+def parse_cases(text, what="training"):
+    """``"256x4,128x1"`` -> ``[(256, 4), (128, 1)]``; raises ``ValueError`` naming a bad item
+    (and ``what`` the cases are for)."""
     cases = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         size, _, batch = item.partition("x")
         if not (size.isdigit() and batch.isdigit() and int(size) >= 32 and int(batch) >= 1):
-            raise ValueError(f"training case {item!r}: expected SIZExBATCH such as 256x4")
+            raise ValueError(f"{what} case {item!r}: expected SIZExBATCH such as 256x4")
         cases.append((int(size), int(batch)))
     return cases
 
@@ -48,6 +49,8 @@ class BenchSettings:
         training_cases: str, the training section's cases as ``SIZExBATCH`` items,
             comma-separated (``"256x4"``); empty = the section's default list.
         large_cases: str, the large section's case names, comma-separated; empty = all.
+        generator_cases: str, the generator section's cases as ``SIZExBATCH`` items (image
+            side x batch), comma-separated; empty = its default list.
     """
 
     quick: bool = option(False, "Tiny sizes (smoke test of every code path).")
@@ -64,6 +67,8 @@ class BenchSettings:
                                  "(e.g. 256x4); default: its full list.")
     large_cases: str = option("", "Large-photo section cases by name, comma-separated (e.g. "
                               "sm_unit,sm_hd_hole); default: all of them.")
+    generator_cases: str = option("", "Generator section cases, SIZExBATCH comma-separated "
+                                  "(e.g. 256x1); default: its full list.")
 
     def validate(self):
         if self.repeats < 1:
@@ -73,6 +78,7 @@ class BenchSettings:
         if self.chunk_elements < 1:
             raise ValueError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
         parse_cases(self.training_cases)
+        parse_cases(self.generator_cases, "generator")
         return self
 
 

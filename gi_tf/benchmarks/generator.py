@@ -23,6 +23,7 @@ from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import centre_holes
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import latency_fields
+from gi_tf.benchmarks.common import parse_cases
 from gi_tf.benchmarks.common import smooth_test_image
 from gi_tf.benchmarks.common import time_call
 from gi_tf.benchmarks.common import time_interleaved
@@ -40,8 +41,10 @@ MODES = ("eager", "function", "xla", "inpainter")
 INTERLEAVED = ("function", "inpainter")
 
 
-def cases(quick):
-    """``(size, batch)`` pairs."""
+def cases(quick, selected=""):
+    """``(size, batch)`` pairs: ``selected`` (``--generator_cases``) if given."""
+    if selected:
+        return parse_cases(selected, "generator")
     if quick:
         return [(32, 1), (32, 2)]
     return [(256, 1), (256, 8), (512, 1), (512, 8)]
@@ -106,7 +109,7 @@ def timed_calls(generator, image, holes, settings):
 def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     generator = make_generator(settings)
-    for size, batch in cases(settings.quick):
+    for size, batch in cases(settings.quick, settings.generator_cases):
         image, holes = inputs(batch, size, settings.seed)
         flops = generator_flops(generator, batch, size, size)["total"]
         timings = timed_calls(generator, image, holes, settings)

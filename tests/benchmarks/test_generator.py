@@ -8,7 +8,8 @@ from gi_tf.benchmarks.common import BenchSettings
 
 def test_inpainter_rows_compare_with_the_function_in_the_same_rounds(monkeypatch):
     monkeypatch.setattr(section, "MODES", ("function", "inpainter"))
-    report = section.run(BenchSettings(quick=True, repeats=2, max_seconds=30.0), {})
+    settings = BenchSettings(repeats=2, max_seconds=30.0, generator_cases="32x1,32x2")
+    report = section.run(settings, {})
     rows = {(row["size"], row["batch"], row["mode"]): row for row in report.rows}
     assert set(rows) == {("32x32", batch, mode) for batch in (1, 2)
                          for mode in ("function", "inpainter")}
