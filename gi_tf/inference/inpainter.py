@@ -267,10 +267,13 @@ class Inpainter:
                 return window_fn("auto" if np.any(windowed) else "off", attention)(image, mask)
             return auto
 
-        inpainter._serve_fn = auto_fn(True)
         plain_auto = auto_fn(False)
-        inpainter._plain_fns = lambda mode: plain_auto if mode == "auto" else window_fn(mode,
-                                                                                         False)
+
+        def plain_fn(mode):
+            return plain_auto if mode == "auto" else window_fn(mode, False)
+
+        inpainter._serve_fn = auto_fn(True)
+        inpainter._plain_fns = plain_fn
         return inpainter
 
     @classmethod
