@@ -160,9 +160,11 @@ def test_only_samples_with_holes_reach_the_network(inpainter):
 
 def test_inpaint_is_the_serving_graph_with_or_without_the_attention_map(inpainter):
     # The user path (plan's path choice first, then a whole-image function; without
-    # return_attention a variant that leaves the map out) gives the serving_default graph's
-    # output bit for bit: batches with an empty sample, odd sizes, both return forms.
-    serving = preprocessing.make_uint8_function(inpainter.generator)
+    # return_attention a variant that leaves the map out) gives the serving graph's output
+    # bit for bit (its whole-image form: this hole takes the whole image, and tracing the
+    # windowed path too would triple the test's time): batches with an empty sample, odd
+    # sizes, both return forms.
+    serving = preprocessing.make_uint8_function(inpainter.generator, window="off")
     images = _image((2, 21, 34, 3), seed=6)
     holes = np.stack([_box(21, 34, 3, 15, 5, 22), np.zeros((21, 34), bool)])
     want = serving(images[:1], holes[:1, ..., None].astype(np.uint8) * 255)
@@ -176,10 +178,6 @@ def test_inpaint_is_the_serving_graph_with_or_without_the_attention_map(inpainte
         np.testing.assert_array_equal(inpainter.inpaint(images, holes, window=window), result)
         np.testing.assert_array_equal(inpainter.inpaint(images[0], holes[0], window=window),
                                       result[0])
-    plain = preprocessing.make_uint8_function(inpainter.generator, attention=False)
-    out = plain(images[:1], holes[:1, ..., None].astype(np.uint8) * 255)
-    assert set(out) == {"inpainted"}
-    np.testing.assert_array_equal(out["inpainted"], want["inpainted"])
 
 
 def test_full_mask_is_a_clear_error(inpainter):
