@@ -19,13 +19,14 @@ from gi_tf.utils.options import option
 DEFAULT_CHUNK_ELEMENTS = DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
-def parse_cases(text):
-    """``"256x4,128x1"`` -> ``[(256, 4), (128, 1)]``; raises ``ValueError`` naming a bad item."""
+def parse_cases(text, what="training"):
+    """``"256x4,128x1"`` -> ``[(256, 4), (128, 1)]``; raises ``ValueError`` naming a bad item
+    (and ``what`` the cases are for)."""
     cases = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         size, _, batch = item.partition("x")
         if not (size.isdigit() and batch.isdigit() and int(size) >= 32 and int(batch) >= 1):
-            raise ValueError(f"training case {item!r}: expected SIZExBATCH such as 256x4")
+            raise ValueError(f"{what} case {item!r}: expected SIZExBATCH such as 256x4")
         cases.append((int(size), int(batch)))
     return cases
 
@@ -95,6 +96,8 @@ class BenchSettings:
         training_cases: str, the training section's cases as ``SIZExBATCH`` items,
             comma-separated (``"256x4"``); empty = the section's default list.
         large_cases: str, the large section's case names, comma-separated; empty = all.
+        generator_cases: str, the generator section's cases as ``SIZExBATCH`` items (image
+            side x batch), comma-separated; empty = its default list.
         original, neuralgym: checkouts of the authors' code (as gi-parity's flags); the
             original section runs only with them.
         original_cases: str, the original section's cases (``KIND:SIZE``,
@@ -115,6 +118,8 @@ class BenchSettings:
                                  "(e.g. 256x4); default: its full list.")
     large_cases: str = option("", "Large-photo section cases by name, comma-separated (e.g. "
                               "sm_unit,sm_hd_hole); default: all of them.")
+    generator_cases: str = option("", "Generator section cases, SIZExBATCH comma-separated "
+                                  "(e.g. 256x1); default: its full list.")
     original: str | None = option(None, "Original section: checkout of "
                                   "JiahuiYu/generative_inpainting at tag v1.0.0 (as gi-parity).")
     neuralgym: str | None = option(None, "Original section: checkout of JiahuiYu/neuralgym.")
@@ -131,6 +136,7 @@ class BenchSettings:
         if self.chunk_elements < 1:
             raise ValueError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
         parse_cases(self.training_cases)
+        parse_cases(self.generator_cases, "generator")
         if self.original_cases:
             parse_original_cases(self.original_cases)
         if bool(self.original) != bool(self.neuralgym):

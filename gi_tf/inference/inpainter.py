@@ -21,6 +21,8 @@ from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
+from gi_tf.inference.preprocessing import MASK_SPEC
+from gi_tf.inference.preprocessing import WINDOW_SPEC
 from gi_tf.inference.preprocessing import plan_costs
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
@@ -150,7 +152,11 @@ class Inpainter:
                                                      window=mode)
                 return made[mode]
         self._window_fns = window_fns
+        # mode -> a function of the same contract without "attention" (None: none; the
+        # serving functions above run and their attention map is dropped).
+        self._plain_fns = None
         self._plan_fn = None
+        self._choice_fn = None
         self.saved_model = saved_model
         self.generator = generator
         self.model_config = model_config
@@ -234,31 +240,40 @@ class Inpainter:
         """Around a built generator with its weights (what :meth:`from_checkpoint` returns
         after loading; gi-app's untrained network).
 
-        Each window mode's function is traced on first use. ``"auto"`` runs the plan first
-        (a small graph): when every sample takes the whole image, the whole-image function
-        runs (the arithmetic auto's choice runs), so the windowed path is traced only for a
-        request that takes it.
+        Each window mode's function is traced on first use. ``"auto"`` runs the plan's
+        path choice first (a small graph): when every sample takes the whole image, the
+        whole-image function runs (the arithmetic auto's choice runs), so the windowed path
+        is traced only for a request that takes it. Without ``return_attention``,
+        :meth:`inpaint` runs variants that leave the attention map out (same results).
         """
         functions = {}
         max_request_bytes = None if not max_request_gb else max_request_gb * 1e9
 
-        def window_fn(mode):
-            if mode not in functions:
-                functions[mode] = make_uint8_function(
+        def window_fn(mode, attention=True):
+            if (mode, attention) not in functions:
+                functions[mode, attention] = make_uint8_function(
                     generator, max_pixels=max_pixels, window=mode,
-                    max_request_bytes=max_request_bytes)
-            return functions[mode]
+                    max_request_bytes=max_request_bytes, attention=attention)
+            return functions[mode, attention]
 
         inpainter = cls(None, generator=generator, model_config=model_config, source=source,
                         max_pixels=max_pixels, window_fns=window_fn)
 
-        def auto(image, mask):
-            if not supports_windows(generator):  # no plan: the whole image anyway
-                return window_fn("auto")(image, mask)
-            windowed = inpainter._plan_function()(mask, tf.constant("auto"))["windowed"]
-            return window_fn("auto" if np.any(windowed.numpy()) else "off")(image, mask)
+        def auto_fn(attention):
+            def auto(image, mask):
+                if not supports_windows(generator):  # no plan: the whole image anyway
+                    return window_fn("auto", attention)(image, mask)
+                windowed = inpainter._choice_function()(mask).numpy()
+                return window_fn("auto" if np.any(windowed) else "off", attention)(image, mask)
+            return auto
 
-        inpainter._serve_fn = auto
+        plain_auto = auto_fn(False)
+
+        def plain_fn(mode):
+            return plain_auto if mode == "auto" else window_fn(mode, False)
+
+        inpainter._serve_fn = auto_fn(True)
+        inpainter._plain_fns = plain_fn
         return inpainter
 
     @classmethod
@@ -299,12 +314,25 @@ class Inpainter:
         return {key: np.asarray(value)[0].item() for key, value in out.items()}
 
     def _plan_function(self):
-        """``plan_costs`` of this generator as a ``tf.function`` ``(mask, window)``."""
+        """``plan_costs`` of this generator as a ``tf.function`` ``(mask, window)`` (traced
+        once: dynamic N, H, W)."""
         if self._plan_fn is None:
             generator = self.generator
             self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w),
+                                        input_signature=[MASK_SPEC, WINDOW_SPEC],
                                         autograph=False)
         return self._plan_fn
+
+    def _choice_function(self):
+        """``mask -> windowed`` (bool ``[N]``): the path ``"auto"`` takes, as
+        :meth:`_plan_function` gives it, in a graph that computes only what the choice
+        needs."""
+        if self._choice_fn is None:
+            generator = self.generator
+            self._choice_fn = tf.function(
+                lambda m: plan_costs(generator, m, "auto", keys=("windowed",))["windowed"],
+                input_signature=[MASK_SPEC], autograph=False)
+        return self._choice_fn
 
     def _serve(self, window):
         """The serving function of a window mode (ValueError if this model lacks it)."""
@@ -318,14 +346,17 @@ class Inpainter:
                              "export it again with gi-export, or use window='auto'")
         return fn
 
-    def _runner(self, window):
-        """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy."""
+    def _runner(self, window, attention=True):
+        """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy
+        (``attention`` None when not asked for)."""
         serve = self._serve(window)
+        if not attention and self._plain_fns is not None:
+            serve = self._plain_fns(window)
 
         def run(image, holes):
             mask = holes[..., None].astype(np.uint8) * np.uint8(255)
             out = serve(tf.constant(image), tf.constant(mask))
-            return out["inpainted"].numpy(), out["attention"].numpy()
+            return out["inpainted"].numpy(), out["attention"].numpy() if attention else None
 
         return run
 
@@ -388,16 +419,21 @@ class Inpainter:
             which = f" (sample {int(full[0])})" if batched else ""
             raise ValueError(FULL_MASK_MESSAGE + which)
         result = image.copy()
-        attention = np.full(image.shape, 255, np.uint8)
+        attention = np.full(image.shape, 255, np.uint8) if return_attention else None
         todo = np.flatnonzero(counts > 0)
-        run = self._runner(window)
+        # The approximations build their attention map from the network's.
+        run = self._runner(window, attention=return_attention or strategy)
         if len(todo) and not strategy:
-            result[todo], attention[todo] = run(image[todo], holes[todo])
+            result[todo], todo_attention = run(image[todo], holes[todo])
+            if return_attention:
+                attention[todo] = todo_attention
         for i in todo if strategy else ():
-            result[i], attention[i] = inpaint_large(run, image[i], holes[i], max_side, margin)
-        if not batched:
-            result, attention = result[0], attention[0]
-        return (result, attention) if return_attention else result
+            result[i], att = inpaint_large(run, image[i], holes[i], max_side, margin)
+            if return_attention:
+                attention[i] = att
+        if not return_attention:
+            return result if batched else result[0]
+        return (result, attention) if batched else (result[0], attention[0])
 
 
 def _call_with_window(signature, window, image, mask):

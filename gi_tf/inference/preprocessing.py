@@ -244,12 +244,13 @@ def run_generator(generator, prepared, window="auto", max_request_bytes=None):
                                     max_request_bytes)
 
 
-def plan_costs(generator, mask, window="auto"):
+def plan_costs(generator, mask, window="auto", keys=windowed_run.PLAN_KEYS):
     """What a request would cost, without running the network (body of ``plan``).
 
     Args:
         mask: uint8 ``[N, H, W, 1]``, ``>= 128`` = hole (mirror-padded as the pipeline does).
         window: ``"auto"`` / ``"on"`` / ``"off"`` or a scalar string tensor.
+        keys: which of the entries below to compute (default: all).
 
     Returns:
         ``{"windowed": bool [N], "windows": int32 [N], "flops": float32 [N],
@@ -259,7 +260,7 @@ def plan_costs(generator, mask, window="auto"):
     """
     mask = tf.ensure_shape(mask, [None, None, None, 1], name="mask_must_be_NHW1")
     holes = pad_to_multiple(tf.cast(holes_from_uint8(mask), tf.float32))
-    return windowed_run.plan_batch(generator, holes, window)
+    return windowed_run.plan_batch(generator, holes, window, keys)
 
 
 def paste(prediction, prepared):
@@ -288,7 +289,7 @@ def attention_image(offsets, holes):
 
 
 def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS,
-                  window="auto", max_request_bytes=None):
+                  window="auto", max_request_bytes=None, attention=True):
     """uint8 in, uint8 out (body of ``serving_default``; what ``Inpainter`` runs).
 
     Args:
@@ -299,18 +300,21 @@ def inpaint_uint8(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_P
         policy: ``"pad"`` or ``"crop"``.
         max_pixels: refuse images with more pixels (None: no limit).
         window, max_request_bytes: see :func:`run_generator`.
+        attention: False leaves the attention map out (``Inpainter.inpaint`` without
+            ``return_attention``: the same ``"inpainted"``, without colouring the offsets).
 
     Returns:
         ``{"inpainted": uint8 [N, H, W, 3], "attention": uint8 [N, H, W, 3]}`` (H, W
-        rounded down to multiples of 8 under ``"crop"``).
+        rounded down to multiples of 8 under ``"crop"``; no ``"attention"`` when
+        ``attention`` is False).
     """
     image, mask = ensure_layout(image, mask)
     prepared = prepare(image, holes_from_uint8(mask), policy, max_pixels=max_pixels)
     refined, offsets = run_generator(generator, prepared, window, max_request_bytes)
-    return {
-        "inpainted": paste(float_to_uint8(refined), prepared),
-        "attention": attention_image(offsets, prepared.holes),
-    }
+    out = {"inpainted": paste(float_to_uint8(refined), prepared)}
+    if attention:
+        out["attention"] = attention_image(offsets, prepared.holes)
+    return out
 
 
 def inpaint_float(generator, image, mask, policy="pad", max_pixels=DEFAULT_MAX_PIXELS,
@@ -419,15 +423,17 @@ def inpaint_encoded(generator, image_bytes, mask_bytes, max_pixels=DEFAULT_MAX_P
 
 
 def make_uint8_function(generator, policy="pad", max_pixels=DEFAULT_MAX_PIXELS, window="auto",
-                        max_request_bytes=None):
+                        max_request_bytes=None, attention=True):
     """``tf.function`` ``(image, mask) -> {"inpainted", "attention"}``, dynamic N/H/W.
 
-    The same graph as the SavedModel's ``serving_default`` for the same arguments.
+    The same graph as the SavedModel's ``serving_default`` for the same arguments
+    (``attention=False``: ``{"inpainted"}`` only, see :func:`inpaint_uint8`).
     """
 
     @tf.function(input_signature=[IMAGE_SPEC, MASK_SPEC], autograph=False)
     def serve(image, mask):
         return inpaint_uint8(generator, image, mask, policy, max_pixels=max_pixels,
-                             window=window, max_request_bytes=max_request_bytes)
+                             window=window, max_request_bytes=max_request_bytes,
+                             attention=attention)
 
     return serve

@@ -78,3 +78,5 @@ def test_training_cases_parse_and_bad_items_are_named():
     assert parse_cases("") == []
     with pytest.raises(ValueError, match="'256by4'"):
         BenchSettings(training_cases="256x4,256by4").validate()
+    with pytest.raises(ValueError, match="generator case '256'"):
+        BenchSettings(generator_cases="256").validate()

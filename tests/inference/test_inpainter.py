@@ -158,6 +158,28 @@ def test_only_samples_with_holes_reach_the_network(inpainter):
     np.testing.assert_array_equal(result[1], inpainter.inpaint(images[1], masks[1]))
 
 
+def test_inpaint_is_the_serving_graph_with_or_without_the_attention_map(inpainter):
+    # The user path (plan's path choice first, then a whole-image function; without
+    # return_attention a variant that leaves the map out) gives the serving graph's output
+    # bit for bit (its whole-image form: this hole takes the whole image, and tracing the
+    # windowed path too would triple the test's time): batches with an empty sample, odd
+    # sizes, both return forms.
+    serving = preprocessing.make_uint8_function(inpainter.generator, window="off")
+    images = _image((2, 21, 34, 3), seed=6)
+    holes = np.stack([_box(21, 34, 3, 15, 5, 22), np.zeros((21, 34), bool)])
+    want = serving(images[:1], holes[:1, ..., None].astype(np.uint8) * 255)
+    for window in ("auto", "off"):
+        result, attention = inpainter.inpaint(images, holes, return_attention=True,
+                                              window=window)
+        np.testing.assert_array_equal(result[0], want["inpainted"][0])
+        np.testing.assert_array_equal(attention[0], want["attention"][0])
+        np.testing.assert_array_equal(result[1], images[1])
+        assert np.all(attention[1] == 255)
+        np.testing.assert_array_equal(inpainter.inpaint(images, holes, window=window), result)
+        np.testing.assert_array_equal(inpainter.inpaint(images[0], holes[0], window=window),
+                                      result[0])
+
+
 def test_full_mask_is_a_clear_error(inpainter):
     with pytest.raises(ValueError, match="mask covers the whole image"):
         inpainter.inpaint(_image((16, 16, 3)), np.ones((16, 16), bool))

@@ -200,6 +200,79 @@ def test_many_components_become_one_window(generator):
     assert plan_lib.window_rects(tf.constant(holes), reach=8).shape[0] == 1
 
 
+def _components_reference(grid):
+    """Largest id (1 + row * w + col) of each cell's 8-connected component (flood fill)."""
+    h, w = grid.shape
+    labels = np.zeros((h, w), int)
+    for start in zip(*np.nonzero(grid)):
+        if labels[start]:
+            continue
+        seen, todo = {start}, [start]
+        while todo:
+            i, j = todo.pop()
+            for di in (-1, 0, 1):
+                for dj in (-1, 0, 1):
+                    q = (i + di, j + dj)
+                    if 0 <= q[0] < h and 0 <= q[1] < w and grid[q] and q not in seen:
+                        seen.add(q)
+                        todo.append(q)
+        largest = max(1 + i * w + j for i, j in seen)
+        for q in seen:
+            labels[q] = largest
+    return labels
+
+
+def _spiral(size):
+    """A one-cell-wide spiral path: the longest way from a cell to its component's end."""
+    grid = np.zeros((size, size), bool)
+    top, bottom, left, right = 0, size - 1, 0, size - 1
+    while top <= bottom and left <= right:
+        grid[top, left:right + 1] = grid[top:bottom + 1, right] = True
+        grid[bottom, left:right + 1] = True
+        grid[top + 2:bottom + 1, left] = True
+        top, bottom, left, right = top + 2, bottom - 2, left + 2, right - 2
+    return grid
+
+
+@pytest.mark.parametrize("shape,density,seed", [
+    ((1, 1), 1.0, 0), ((1, 40), 0.6, 1), ((30, 1), 0.6, 2), ((17, 23), 0.3, 3),
+    ((32, 32), 0.45, 4), ((25, 40), 0.6, 5), ((32, 32), 0.0, 6)])
+def test_component_labels_equal_a_flood_fill(shape, density, seed):
+    grid = np.random.default_rng(seed).uniform(size=shape) < density
+    np.testing.assert_array_equal(plan_lib.component_labels(tf.constant(grid)).numpy(),
+                                  _components_reference(grid))
+
+
+def test_component_labels_follow_a_spiral():
+    grid = _spiral(31)
+    np.testing.assert_array_equal(plan_lib.component_labels(tf.constant(grid)).numpy(),
+                                  _components_reference(grid))
+
+
+@pytest.mark.parametrize("shape,reach,seed", [((64, 96), 8, 0), ((96, 64), 20, 1),
+                                              ((128, 128), 151, 2), ((40, 200), 0, 3)])
+def test_window_rects_are_the_grown_components_bounding_boxes(shape, reach, seed):
+    # Reference: the hole cells dilated by the reach (a square), flood-filled, each
+    # component's hole cells boxed, in the order of their first cell (row-major).
+    rng = np.random.default_rng(seed)
+    holes = np.zeros(shape, bool)
+    for _ in range(4):
+        top, left = rng.integers(0, shape[0] - 4), rng.integers(0, shape[1] - 4)
+        holes[top:top + rng.integers(1, 12), left:left + rng.integers(1, 12)] = True
+    cells = holes.reshape(shape[0] // 8, 8, shape[1] // 8, 8).any(axis=(1, 3))
+    grow = -(-reach // 8)
+    grown = np.zeros_like(cells)
+    for i, j in zip(*np.nonzero(cells)):
+        grown[max(i - grow, 0):i + grow + 1, max(j - grow, 0):j + grow + 1] = True
+    labels = _components_reference(grown)
+    want = []
+    for label in dict.fromkeys(labels[cells]):  # first appearance, row-major
+        rows, cols = np.nonzero(cells & (labels == label))
+        want.append([rows.min() * 8, (rows.max() + 1) * 8, cols.min() * 8, (cols.max() + 1) * 8])
+    got = plan_lib.window_rects(tf.constant(holes), reach).numpy()
+    np.testing.assert_array_equal(got, np.array(want).reshape(-1, 4))
+
+
 def test_no_hole_no_window(generator):
     plan = make_plan(generator, np.zeros((32, 48), bool))
     assert plan.windows.hole.shape[0] == 0 and plan.positions.shape[0] == 0
@@ -283,6 +356,28 @@ def test_auto_uses_the_window_only_when_it_saves_work(generator):
     assert bool(run.plan_sample(generator, holes, run.WINDOW_CODES["on"])[1])
     holes = tf.constant(small[..., None], tf.float32)
     assert not bool(run.plan_sample(generator, holes, run.WINDOW_CODES["off"])[1])
+
+
+def test_inpainter_path_choice_is_the_plans(generator):
+    # Inpainter.from_generator decides "auto" with a graph that computes only the path
+    # choice: the same decision as the full plan, on samples that take either path.
+    inpainter = Inpainter.from_generator(generator)
+    masks = []
+    for height, width, boxes in [(256, 256, [(0, 8, 0, 8)]), (256, 256, [(64, 192, 64, 192)]),
+                                 (64, 512, [(8, 24, 20, 40)]), (64, 512, [(0, 64, 0, 512)]),
+                                 (45, 330, [(0, 12, 0, 20), (30, 45, 300, 330)]),
+                                 (13, 9, [(2, 5, 3, 6)])]:
+        masks.append(_holes(height, width, boxes).astype(np.uint8) * 255)
+    masks.append(np.concatenate([masks[0], masks[1], masks[0]]))  # a batch, mixed paths
+    choices = []
+    for mask in masks:
+        plan = inpainter.plan(mask.shape[1:3], mask[0, ..., 0])
+        chosen = inpainter._choice_function()(tf.constant(mask)).numpy()
+        full = inpainter._plan_function()(tf.constant(mask), tf.constant("auto"))["windowed"]
+        np.testing.assert_array_equal(chosen, full.numpy())
+        assert chosen[0] == plan["windowed"]
+        choices.extend(chosen.tolist())
+    assert any(choices) and not all(choices)
 
 
 def test_plan_costs_grow_with_the_hole(generator):

@@ -4,8 +4,8 @@ From the hole mask alone (tensor integer arithmetic, no network):
 
 1. **Windows.** Holes are marked on the grid of 8-px cells; each marked cell is grown by
    the reach of a window's footprint (:func:`gi_tf.inference.windowed.geometry.footprint_reach`),
-   and the connected components of the grown grid (8-connected, labels spread by max
-   pooling until stable) are the windows: holes whose computations would overlap share
+   and the connected components of the grown grid (8-connected, :func:`component_labels`)
+   are the windows: holes whose computations would overlap share
    one. A window's hole rectangle is the bounding box of its hole cells. More than
    :data:`MAX_COMPONENTS` windows become one (the bounding box of every hole).
 2. **Attention positions.** The attention grid cells whose pasted patches reach some
@@ -132,23 +132,19 @@ def window_rects(holes, reach, max_components=MAX_COMPONENTS):
             grown cells touch share a window.
         max_components: above this many windows, one window (the bounding box of all).
     """
-    cells = tf.nn.max_pool2d(tf.cast(holes, tf.float32)[None, :, :, None], CELL, CELL,
-                             "VALID")
+    size = tf.shape(holes)
+    gh, gw = size[0] // CELL, size[1] // CELL
+    # Hole cells: any hole pixel in the 8x8 cell (a max over each cell's pixels).
+    cells = tf.reduce_max(tf.reshape(tf.cast(holes, tf.float32), (1, gh, CELL, gw, CELL, 1)),
+                          axis=[2, 4])
+    # Each hole cell grown by the reach: a square max filter (SAME, stride 1), separable
+    # (rows, then columns): the same 0/1 grid in 2 * grow instead of grow**2 comparisons.
     grow = 2 * (-(-reach // CELL)) + 1
-    grown = tf.nn.max_pool2d(cells, grow, 1, "SAME")
-    shape = tf.shape(cells)
-    gh, gw = shape[1], shape[2]
-    ids = tf.reshape(tf.cast(tf.range(1, gh * gw + 1), tf.float32), (1, gh, gw, 1))
-    labels = ids * grown
-
-    def spread(labels, _):
-        new = tf.nn.max_pool2d(labels, 3, 1, "SAME") * grown
-        return new, tf.reduce_any(tf.not_equal(new, labels))
-
-    labels, _ = tf.while_loop(lambda _, changed: changed, spread, (labels, tf.constant(True)),
-                              parallel_iterations=1)
+    grown = tf.nn.max_pool2d(tf.nn.max_pool2d(cells, (grow, 1), 1, "SAME"), (1, grow), 1,
+                             "SAME")
+    labels = component_labels(grown[0, :, :, 0] > 0)
     where = tf.cast(tf.where(cells[0, :, :, 0] > 0), tf.int32)  # [m, 2] hole cells
-    cell_labels = tf.gather_nd(labels[0, :, :, 0], where)
+    cell_labels = tf.gather_nd(labels, where)
     unique, segment = tf.unique(cell_labels)
     count = tf.shape(unique)[0]
     too_many = count > max_components
@@ -160,6 +156,38 @@ def window_rects(holes, reach, max_components=MAX_COMPONENTS):
            tf.math.unsorted_segment_min(cols, segment, count) * CELL,
            (tf.math.unsorted_segment_max(cols, segment, count) + 1) * CELL]
     return tf.stack(box, axis=1)
+
+
+def component_labels(mask):
+    """Connected components (8-connected) of a bool grid ``[h, w]``: int32 ``[h, w]``.
+
+    A cell of ``mask`` gets the largest id (``1 + row * w + col``) of its component, a cell
+    outside it 0. Labels start as the cells' own ids and only grow, each step taking the
+    largest label of the 3x3 neighbourhood inside the mask, then the label of the cell that
+    its label names (pointer jumping: the label of a cell of the same component, at least
+    as large), until nothing changes: then every component is constant, and equal to its
+    largest id (the one result, however the labels got there). Jumping makes the number of
+    steps grow with the logarithm of a component's extent, not with the extent.
+    """
+    shape = tf.shape(mask)
+    h, w = shape[0], shape[1]
+    inside = tf.cast(mask, tf.int32)
+    labels = tf.reshape(tf.range(1, h * w + 1), (h, w)) * inside
+
+    def neighbourhood_max(x):  # 3x3, outside the grid = 0 (labels are >= 0)
+        x = tf.pad(x, [[1, 1], [0, 0]])
+        x = tf.maximum(tf.maximum(x[:-2], x[1:-1]), x[2:])
+        x = tf.pad(x, [[0, 0], [1, 1]])
+        return tf.maximum(tf.maximum(x[:, :-2], x[:, 1:-1]), x[:, 2:])
+
+    def step(labels, _):
+        new = neighbourhood_max(labels) * inside
+        new = tf.gather(tf.concat([[0], tf.reshape(new, [-1])], 0), new)  # jump
+        return new, tf.reduce_any(tf.not_equal(new, labels))
+
+    labels, _ = tf.while_loop(lambda _, changed: changed, step, (labels, tf.constant(True)),
+                              parallel_iterations=1)
+    return labels
 
 
 def _layers(generator, name):

@@ -368,24 +368,34 @@ def _window_code(window):
     return tf.cast(window, tf.int32)
 
 
+PLAN_KEYS = ("windowed", "windows", "flops", "peak_bytes", "windowed_flops", "whole_flops")
+
+
 @tf.autograph.experimental.do_not_convert
-def plan_batch(generator, net_holes, window="auto"):
+def plan_batch(generator, net_holes, window="auto", keys=PLAN_KEYS):
     """The cost of each sample of a batch (see :func:`gi_tf.inference.preprocessing.plan_costs`).
 
     Args:
         net_holes: float32 ``[N, H, W, 1]`` (H, W multiples of 8), 1 = hole.
+        keys: the entries of :data:`PLAN_KEYS` to return (a graph computes only what
+            they need: ``("windowed",)`` is the path choice alone).
     """
     code = _window_code(window)
     spec = tf.TensorSpec([], tf.float32)
     if not supports_windows(generator):
         raise ValueError(f"no plan: {unsupported_reason(generator)}")
+    unknown = set(keys) - set(PLAN_KEYS)
+    if unknown:
+        raise ValueError(f"plan keys must be among {PLAN_KEYS}; got {sorted(unknown)}")
+    signature = {"windowed": tf.TensorSpec([], tf.bool), "windows": tf.TensorSpec([], tf.int32),
+                 "flops": spec, "peak_bytes": spec, "windowed_flops": spec, "whole_flops": spec}
 
     def one(holes):
         plan, use, flops, estimate = plan_sample(generator, holes, code)
-        return {"windowed": use, "windows": tf.shape(plan.windows.hole)[0], "flops": flops,
-                "peak_bytes": estimate, "windowed_flops": plan.windowed_flops,
-                "whole_flops": plan.full_flops}
+        values = {"windowed": use, "windows": tf.shape(plan.windows.hole)[0], "flops": flops,
+                  "peak_bytes": estimate, "windowed_flops": plan.windowed_flops,
+                  "whole_flops": plan.full_flops}
+        return {key: values[key] for key in keys}
 
-    return tf.map_fn(one, net_holes, parallel_iterations=1, fn_output_signature={
-        "windowed": tf.TensorSpec([], tf.bool), "windows": tf.TensorSpec([], tf.int32),
-        "flops": spec, "peak_bytes": spec, "windowed_flops": spec, "whole_flops": spec})
+    return tf.map_fn(one, net_holes, parallel_iterations=1,
+                     fn_output_signature={key: signature[key] for key in keys})
