@@ -38,6 +38,8 @@ from gi_tf.benchmarks.generator import forward_function
 from gi_tf.benchmarks.generator import make_generator
 from gi_tf.benchmarks.training import CRITIC_STEPS
 from gi_tf.benchmarks.training import build_loop
+from gi_tf.inference.inpainter import Inpainter
+from gi_tf.parity import original as original_lib
 
 NAME = "original"
 TITLE = "gi_tf vs the authors' v1.0.0 graph (same process, interleaved rounds)"
@@ -58,17 +60,14 @@ def cases(settings):
 # -- the two sides of each kind ------------------------------------------------------------
 
 
-def _images(size, seed, batch=1):
-    """``(float RGB [-1, 1] [B,S,S,3], holes float [B,S,S,1])`` of the benchmark inputs."""
-    return smooth_test_image(batch, size, size, seed), centre_holes(batch, size, size)
+def _images(size, seed):
+    """``(float RGB [-1, 1] [1,S,S,3], holes float [1,S,S,1])`` of the benchmark inputs."""
+    return smooth_test_image(1, size, size, seed), centre_holes(1, size, size)
 
 
 def generator_pair(original, generator, case, seed):
     """``(graph, theirs, ours)``: the authors' graph (to close) and zero-argument callables
     of one forward call each (results fetched to NumPy)."""
-    # lazy: this module stays importable for the case parser without the parity extra
-    from gi_tf.parity import original as original_lib
-
     image, holes = _images(case.size, seed)
     graph = original_lib.build_generator(original, 1, case.size, case.size, seed=seed)
     theirs_fn = graph.make_callable(["refined"], ["image", "mask"])
@@ -80,10 +79,6 @@ def generator_pair(original, generator, case, seed):
 
 def inpaint_pair(original, generator, case, seed):
     """``(graph, theirs, ours)``: ``test.py``'s server graph vs ``Inpainter.inpaint`` (uint8)."""
-    # lazy: see generator_pair
-    from gi_tf.inference.inpainter import Inpainter
-    from gi_tf.parity import original as original_lib
-
     image, holes = _images(case.size, seed)
     image_u8 = np.round((image[0] + 1.0) * 127.5).astype(np.uint8)
     mask_bool = holes[0, ..., 0] > 0.5
@@ -97,16 +92,13 @@ def inpaint_pair(original, generator, case, seed):
 
 def training_pair(original, case, seed, critic_steps):
     """``(graph, theirs, ours)`` of one training step (``critic_steps`` + 1 updates)."""
-    # lazy: see generator_pair
-    from gi_tf.parity import original as original_lib
-
     _, loop, images = build_loop(case.size, case.batch, critic_steps, seed)
     iterator = iter(tf.data.Dataset.from_tensors(images).repeat())
     graph = original_lib.build_training_step(original, case.batch, image_size=case.size,
                                              seed=seed, optimizer=True)
     d_update = graph.make_callable(["d_update"], ["images"])
     g_update = graph.make_callable(["g_update"], ["images"])
-    batch = (smooth_test_image(case.batch, case.size, case.size, seed) + 1.0) * 127.5
+    batch = (images.numpy() + 1.0) * 127.5  # the same images, in the authors' 0..255
 
     def theirs():
         for _ in range(critic_steps):
@@ -165,9 +157,6 @@ def run(settings, context):
     section = Section(NAME, TITLE, COLUMNS)
     if not settings.original and not settings.neuralgym:
         return _skipped(section)
-    # lazy: the [parity] extra (PyYAML, tf-keras) is needed only for this section
-    from gi_tf.parity import original as original_lib
-
     original_lib.hide_tf1_notices()
     try:
         original = original_lib.load(settings.original, settings.neuralgym)
