@@ -1,9 +1,10 @@
-"""Patch matrices for contextual attention: extraction, validity, and fold (overlap-add).
+"""Patches for contextual attention: extraction (dense, at some cells, as conv kernels),
+validity, and fold (overlap-add).
 
-These are the batched building blocks of :class:`gi_tf.layers.ContextualAttention`,
-written with ``keras.ops`` only (TF and JAX backends, dynamic batch/height/width).
-Every "patch" helper uses TF's SAME zero padding, like ``tf.image.extract_patches``
-in the released code, and orders a patch's values as (row, col, channel).
+The patch arithmetic of :class:`gi_tf.layers.ContextualAttention`, written with
+``keras.ops`` only (TF and JAX backends, dynamic batch/height/width). Every helper uses
+TF's SAME zero padding, like ``tf.image.extract_patches`` in the released code, and
+orders a patch's values as (row, col, channel).
 """
 
 from keras import ops
@@ -40,6 +41,47 @@ def dense_patches(images, ksize):
     ]
     patches = ops.stack(parts, axis=3)  # [B, H, W, k*k, C]
     return ops.reshape(patches, (batch, height * width, ksize * ksize * channels))
+
+
+def patches_at(images, cells, size, stride=1):
+    """The ``size x size`` patches of one image at some cells of its ``stride`` grid.
+
+    The rows of :func:`dense_patches` (``stride`` 1) or :func:`raw_patches` (``stride``
+    = rate, ``size`` = 2*rate) at the flat cells asked for, gathered: zero outside the
+    image, SAME placement.
+
+    Args:
+        images: float tensor ``[H, W, C]`` (one sample).
+        cells: int32 tensor ``[n]``, flat indices ``i * (W // stride) + j``.
+        size, stride: ints.
+
+    Returns:
+        float tensor ``[n, size*size*C]``.
+    """
+    shape = ops.shape(images)
+    height, width = shape[0], shape[1]
+    before = same_padding(size, stride)[0]
+    grid_w = width // stride
+    offsets = ops.arange(size, dtype="int32")
+    r = (cells // grid_w * stride - before)[:, None, None] + offsets[None, :, None]
+    c = (cells % grid_w * stride - before)[:, None, None] + offsets[None, None, :]
+    inside = ops.cast(((r >= 0) & (r < height)) & ((c >= 0) & (c < width)), images.dtype)
+    r = ops.clip(r, 0, height - 1)
+    c = ops.clip(c, 0, width - 1)
+    flat = ops.reshape(images, (height * width, shape[2]))
+    patches = ops.take(flat, r * width + c, axis=0) * inside[..., None]  # [n, size, size, C]
+    return ops.reshape(patches, (ops.shape(cells)[0], -1))
+
+
+def conv_kernels(images, size, stride):
+    """``[B, H, W, C]`` -> kernels ``[B, size, size, C, L]`` (SAME patches, row-major L).
+
+    The released code's form of the patches (``extract_patches``), for a convolution.
+    """
+    shape = ops.shape(images)
+    patches = ops.image.extract_patches(images, size, strides=stride, padding="same")
+    patches = ops.reshape(patches, (shape[0], -1, size, size, shape[3]))
+    return ops.transpose(patches, (0, 2, 3, 4, 1))
 
 
 def l2_normalise(patches, axis):

@@ -43,8 +43,7 @@ def test_propagated_chunk_equals_the_full_propagation(height, width, rows):
     layer = ContextualAttention(rate=1)
     f_rows = tf.constant(np.concatenate([f, np.zeros((1, depth), "float32")]))
     for r0 in range(0, height, rows):
-        got = attention_chunked.propagated_chunk(layer, f_rows, tf.constant(k), r0, rows,
-                                                 height, width).numpy()
+        got = layer.propagate_rows(f_rows, tf.constant(k), r0, rows, height, width).numpy()
         stop = min(r0 + rows, height)
         np.testing.assert_allclose(got[:(stop - r0) * width], want[r0 * width:stop * width],
                                    rtol=1e-5, atol=1e-5)
@@ -58,10 +57,9 @@ def test_skipped_columns_equal_the_masked_softmax(valid_fraction):
     valid = (rng.uniform(size=length) < valid_fraction).astype("float32")
     raw = tf.constant(rng.standard_normal((length, patch)).astype("float32"))
     layer = ContextualAttention()
-    want_pasted, want_best = attention_chunked._softmax_paste_masked(
-        layer, scores, tf.constant(valid), raw)
+    want_pasted, want_best = layer._paste_chunk(scores, tf.constant(valid), raw)
     columns = tf.constant(np.flatnonzero(valid), tf.int32)
-    got_pasted, got_best = attention_chunked._softmax_paste_valid(
-        layer, scores, columns, length - len(np.flatnonzero(valid)), tf.gather(raw, columns))
+    got_pasted, got_best = layer._paste_chunk_valid(
+        scores, columns, length - len(np.flatnonzero(valid)), tf.gather(raw, columns))
     np.testing.assert_allclose(got_pasted.numpy(), want_pasted.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(got_best.numpy(), want_best.numpy())

@@ -1,12 +1,13 @@
 """The contextual attention at some foreground positions only (graph code, one sample).
 
-:func:`attend_positions` equals :class:`gi_tf.layers.ContextualAttention` (batched,
-``foreground = background``) on the positions asked for: the same scores against every
-background patch, the same propagation (fuse, k=3: the row-major pass, then the
-column-major pass, both with the released code's wrap-around), the same masked, scaled
-softmax. It runs in bands of background grid rows with an online softmax, so nothing of
-size ``L x 9C`` or ``L x (2r)^2 C`` is ever built; bands whose patches all touch the hole
-are not matched (only their count enters the softmax denominator, as in the full layer).
+:func:`attend_positions` is one more way to tile :class:`gi_tf.layers.ContextualAttention`
+(``foreground = background``): the layer's own patches, kernels, raw patches, scores,
+propagation taps and softmax blocks, on the foreground cells asked for (their
+propagation neighbours from :func:`attention_index`) against bands of background grid
+rows, combined by the online softmax (:meth:`~gi_tf.layers.ContextualAttention.softmax_block`),
+so nothing of size ``L x 9C`` or ``L x (2r)^2 C`` is ever built; bands whose patches all
+touch the hole are not matched (only their count enters the softmax denominator, as in
+the full layer). It equals the batched layer on those cells to float noise (tested).
 
 The propagation in bands. A background position ``t = (k, j)`` of the grid (h x w) steps
 to ``(k + d, j)`` in the column-major pass, where row ``h`` means ``(0, j + 1)`` and row
@@ -22,7 +23,6 @@ import collections
 
 import tensorflow as tf
 
-from gi_tf.layers import attention_patches as patches_lib
 from gi_tf.layers.attention_chunked import column_major_step
 from gi_tf.layers.attention_chunked import row_major_step
 
@@ -77,23 +77,6 @@ def attention_index(positions, height, width, fuse=True):
     return AttentionIndex(positions, rows_h, rows_v, h_maps, v_maps, shifts)
 
 
-def gather_patches(source, rows, cols, size):
-    """``[n, size*size*C]`` patches of ``source`` ``[H, W, C]``, zero outside it.
-
-    Patch ``i`` has its top-left corner at (``rows[i]``, ``cols[i]``) (may be negative);
-    values in (row, col, channel) order, as :func:`gi_tf.layers.attention_patches.dense_patches`.
-    """
-    shape = tf.shape(source)
-    offsets = tf.range(size)
-    r = rows[:, None, None] + offsets[None, :, None]  # [n, size, 1]
-    c = cols[:, None, None] + offsets[None, None, :]  # [n, 1, size]
-    inside = tf.cast(((r >= 0) & (r < shape[0])) & ((c >= 0) & (c < shape[1])), source.dtype)
-    r = tf.broadcast_to(tf.clip_by_value(r, 0, shape[0] - 1), tf.shape(inside))
-    c = tf.broadcast_to(tf.clip_by_value(c, 0, shape[1] - 1), tf.shape(inside))
-    patches = tf.gather_nd(source, tf.stack([r, c], -1)) * inside[..., None]
-    return tf.reshape(patches, (tf.shape(rows)[0], -1))
-
-
 def band_rows(block_elements, score_rows, width):
     """Background grid rows per band: ``block_elements`` scores of ``score_rows`` rows."""
     return tf.maximum(1, block_elements // tf.maximum(score_rows * (width + 2), 1))
@@ -103,8 +86,8 @@ def attend_positions(attention, b_small, features, valid, positions, block_eleme
     """The generator's contextual attention at some foreground positions only.
 
     Args:
-        attention: the generator's ``ContextualAttention`` (ksize, rate, fuse, fuse_k,
-            softmax_scale; ``fuse_k`` 3 when fusing).
+        attention: the generator's ``ContextualAttention``, whose steps this runs
+            (``fuse_k`` 3 when fusing).
         b_small: float32 ``[h, w, C]``: the features downsampled by ``rate`` (TF1
             align-corners nearest; foreground and background alike).
         features: float32 ``[H, W, C]`` full-resolution background (raw patches).
@@ -121,25 +104,18 @@ def attend_positions(attention, b_small, features, valid, positions, block_eleme
     if attention.fuse and attention.fuse_k != 3:
         raise ValueError(f"the windowed attention supports fuse_k=3, got {attention.fuse_k}")
     block_elements = block_elements or DEFAULT_BLOCK_ELEMENTS
-    ksize, rate, scale = attention.ksize, attention.rate, attention.softmax_scale
+    ksize, rate = attention.ksize, attention.rate
     shape = tf.shape(b_small)
     h, w = shape[0], shape[1]
     channels = b_small.shape[-1]
     length = h * w
     index = attention_index(positions, h, w, attention.fuse)
-    before = patches_lib.same_padding(ksize)[0]
-    raw_before = patches_lib.same_padding(2 * rate, rate)[0]
 
-    def kernels(flat, ok):  # normalised background patches at flat indices, 0 where not ok
-        k = gather_patches(b_small, flat // w - before, flat % w - before, ksize)
-        return patches_lib.l2_normalise(k, -1) * tf.cast(ok, k.dtype)[:, None]
+    def scores_against(flat, ok):  # scores of f_rows against background cells, 0 where not ok
+        return attention.match(f_rows, attention.background_kernels(b_small, flat, ok),
+                               kernels_as_rows=True)
 
-    def raw(flat):
-        return gather_patches(features, flat // w * rate - raw_before,
-                              flat % w * rate - raw_before, 2 * rate)
-
-    f_rows = tf.concat([gather_patches(b_small, index.rows_h // w - before,
-                                       index.rows_h % w - before, ksize),
+    f_rows = tf.concat([attention.foreground_patches(b_small, index.rows_h),
                         tf.zeros((1, ksize * ksize * channels))], 0)
 
     def row_major_pass(k0, k1):
@@ -149,10 +125,10 @@ def attend_positions(attention, b_small, features, valid, positions, block_eleme
         flat = first[:, None] - 1 + tf.range(w + 2)[None]
         ok = (flat >= 0) & (flat < length)
         flat = tf.reshape(tf.clip_by_value(flat, 0, length - 1), [-1])
-        raw_scores = tf.matmul(f_rows, kernels(flat, tf.reshape(ok, [-1])), transpose_b=True)
+        raw_scores = scores_against(flat, tf.reshape(ok, [-1]))
         raw_scores = tf.reshape(raw_scores, (-1, k1 - k0, w + 2))
-        return tf.add_n([tf.gather(raw_scores, m)[:, :, 1 + d:1 + d + w]
-                         for d, m in zip(index.shifts, index.h_maps)])
+        return attention.sum_taps([tf.gather(raw_scores, m)[:, :, 1 + d:1 + d + w]
+                                   for d, m in zip(index.shifts, index.h_maps)])
 
     def band_scores_fused(k0, k1, carry):
         """Propagated scores ``[n, (k1-k0)*w]`` of band rows ``[k0, k1)`` and the new carry."""
@@ -166,14 +142,14 @@ def attend_positions(attention, b_small, features, valid, positions, block_eleme
             ok = tf.where(target >= h, cols[None] <= w - 2,
                           tf.where(target < 0, cols[None] >= 1, tf.ones_like(target, tf.bool)))
             parts.append(g * tf.cast(ok, g.dtype)[None])
-        scores = tf.reshape(tf.add_n(parts), (-1, (k1 - k0) * w))
+        scores = tf.reshape(attention.sum_taps(parts), (-1, (k1 - k0) * w))
         carry = ext[:, -2:]
         carry.set_shape([None, 2, None])
         return scores, carry
 
     def band_scores_plain(k0, k1, carry):
         flat = tf.range(k0 * w, k1 * w)
-        scores = tf.matmul(f_rows, kernels(flat, tf.ones_like(flat, tf.bool)), transpose_b=True)
+        scores = scores_against(flat, tf.ones_like(flat, tf.bool))
         return tf.gather(scores, index.v_maps[0]), carry
 
     n = tf.shape(positions)[0]
@@ -194,26 +170,19 @@ def attend_positions(attention, b_small, features, valid, positions, block_eleme
         scores, carry = band_scores(k0, k1, carry)
 
         def matched():
-            x = tf.gather(scores, valid_cols, axis=1) * scale
-            block_max = tf.reduce_max(x, axis=1, keepdims=True)
-            arg = tf.argmax(x, axis=1, output_type=tf.int32)
-            better = block_max[:, 0] > best_value
-            new_best_value = tf.where(better, block_max[:, 0], best_value)
+            block = attention.softmax_block(tf.gather(scores, valid_cols, axis=1), invalid,
+                                            (m, total))
+            arg = tf.argmax(block.x, axis=1, output_type=tf.int32)
+            better = block.block_max[:, 0] > best_value
+            new_best_value = tf.where(better, block.block_max[:, 0], best_value)
             new_best_index = tf.where(better, tf.gather(valid_cols, arg) + k0 * w, best_index)
-            top = tf.where(invalid > 0, tf.maximum(block_max, 0.0), block_max)
-            m_new = tf.maximum(m, top)
-            alpha = tf.exp(m - m_new)
-            e = tf.exp(x - m_new)
-            new_total = (total * alpha + tf.reduce_sum(e, axis=1, keepdims=True)
-                         + invalid * tf.exp(-m_new))
-            new_acc = acc * alpha + tf.matmul(e, raw(valid_cols + k0 * w))
-            return m_new, new_total, new_acc, new_best_value, new_best_index
+            pasted = tf.matmul(block.e, attention.raw_patches(features, valid_cols + k0 * w))
+            new_acc = acc * block.alpha + pasted
+            return block.m, block.total, new_acc, new_best_value, new_best_index
 
         def skipped():  # every patch here touches a hole: only their count matters
-            m_new = tf.maximum(m, 0.0)
-            alpha = tf.exp(m - m_new)
-            return (m_new, total * alpha + invalid * tf.exp(-m_new), acc * alpha, best_value,
-                    best_index)
+            block = attention.softmax_block(tf.zeros((n, 0)), invalid, (m, total))
+            return block.m, block.total, acc * block.alpha, best_value, best_index
 
         m, total, acc, best_value, best_index = tf.cond(
             tf.shape(valid_cols)[0] > 0, matched, skipped)
