@@ -63,3 +63,29 @@ def test_skipped_columns_equal_the_masked_softmax(valid_fraction):
         scores, columns, length - len(np.flatnonzero(valid)), tf.gather(raw, columns))
     np.testing.assert_allclose(got_pasted.numpy(), want_pasted.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(got_best.numpy(), want_best.numpy())
+
+
+@pytest.mark.parametrize("height,width,rate", [(6, 4, 1), (10, 14, 2), (9, 12, 3)])
+def test_cells_are_rows_of_the_dense_patches(height, width, rate):
+    # The windowed attention's patches at some cells are rows of the batched layer's.
+    rng = np.random.default_rng(height)
+    layer = ContextualAttention(rate=rate)
+    grid = rng.uniform(-1, 1, (1, height, width, 3)).astype("float32")
+    full = rng.uniform(-1, 1, (1, height * rate, width * rate, 3)).astype("float32")
+    cells = tf.constant([0, width - 1, width, height * width - 1], tf.int32)
+    np.testing.assert_array_equal(layer.foreground_patches(grid[0], cells).numpy(),
+                                  tf.gather(layer.foreground_patches(grid)[0], cells).numpy())
+    kernels = tf.transpose(layer.background_kernels(grid)[0])
+    np.testing.assert_array_equal(layer.background_kernels(grid[0], cells).numpy(),
+                                  tf.gather(kernels, cells).numpy())
+    np.testing.assert_array_equal(layer.raw_patches(full[0], cells).numpy(),
+                                  tf.gather(layer.raw_patches(full)[0], cells).numpy())
+
+
+def test_propagated_chunk_is_the_layers_propagate_rows():
+    rng = np.random.default_rng(3)
+    f = tf.constant(rng.standard_normal((13, 2)).astype("float32"))  # 4 x 3 grid + zero row
+    k = tf.constant(rng.standard_normal((2, 12)).astype("float32"))
+    layer = ContextualAttention(rate=1)
+    np.testing.assert_array_equal(attention_chunked.propagated_chunk(layer, f, k, 1, 2, 4, 3),
+                                  layer.propagate_rows(f, k, 1, 2, 4, 3))
