@@ -67,7 +67,7 @@ class AttentionPropagation(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> layer = AttentionPropagation(fuse_k=3)
-        >>> layer(np.ones((1, 2, 2, 2, 2), "float32")).shape
+        >>> tuple(layer(np.ones((1, 2, 2, 2, 2), "float32")).shape)
         (1, 2, 2, 2, 2)
     """
 

@@ -72,7 +72,7 @@ class ContextualAttention(keras.layers.Layer):
         >>> x = np.random.rand(2, 16, 16, 8).astype("float32")
         >>> holes = np.zeros((2, 16, 16, 1), "float32"); holes[:, 4:10, 4:10] = 1
         >>> y, offsets = layer(x, x, holes)
-        >>> y.shape, offsets.shape
+        >>> tuple(y.shape), tuple(offsets.shape)
         ((2, 16, 16, 8), (2, 8, 8, 2))
     """
 
