@@ -17,19 +17,14 @@ from gi_tf.inference import inpainter as inference
 from gi_tf.inference import large_images
 from gi_tf.inference import preprocessing
 from gi_tf.models import InpaintGenerator
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 from gi_tf.utils import image_io
 from gi_tf.utils.visualize import offsets_to_rgb_numpy
 
 
 @pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("ckpt"))
-    tf.keras.utils.set_random_seed(1)
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
+def checkpoint_dir(shared_checkpoint):
+    """The session's shared generator checkpoint (tests/conftest.py; read only)."""
+    return shared_checkpoint
 
 
 @pytest.fixture(scope="module")
