@@ -293,6 +293,7 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     assert not os.path.exists(tmp_path / "o.png")
 
 
+@pytest.mark.e2e
 def test_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "gi_tf.cli.inpaint", "--helpshort"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)

@@ -327,6 +327,7 @@ def _run_and_kill(command, log_path, ready, delay, timeout=600):
         return code, log.read()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 def test_killed_training_resumes_to_the_uninterrupted_result(seed, smoke_run, tmp_path):
     rng = np.random.default_rng(seed)
@@ -356,6 +357,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(seed, smoke_run, tm
     assert leftovers == [] and tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
 
 
+@pytest.mark.e2e
 def test_mirrored_on_devices_that_do_not_exist_stops_at_once_naming_the_visible_ones(tmp_path):
     # The flag's own help example on a machine with fewer than two GPUs: it hung in the
     # first all-reduce (0 % CPU, no message) before devices were checked.
