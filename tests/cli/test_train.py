@@ -38,6 +38,7 @@ def _parse(argv):
     return flag_values
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
 def test_every_flagfile_parses_and_validates(path, tmp_path):
     # --data before the flagfile: a file that names its data source overrides it.
@@ -190,6 +191,7 @@ def smoke_run(tmp_path_factory):
     return model_dir, _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}"])
 
 
+@pytest.mark.smoke
 def test_smoke_preset_writes_checkpoints_configs_and_progress(smoke_run):
     model_dir, lines = smoke_run
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
@@ -238,6 +240,7 @@ def _variables(prefix):
             if dtype != tf.variant}  # the input iterator's state is an opaque variant
 
 
+@pytest.mark.smoke
 def test_resume_after_two_steps_equals_the_uninterrupted_run(smoke_run, tmp_path):
     # The smoke run trained 4 steps and kept its step-2 checkpoint, exactly what a run
     # stopped after 2 steps leaves. Resume a copy of that for 2 more steps in a fresh

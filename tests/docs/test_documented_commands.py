@@ -236,15 +236,25 @@ FIRST_PER_SCRIPT = _first_per_script()
 IN_PROCESS = []  # (doc, command) run through main(argv): listed for pytest -s / debugging
 
 
+PACKAGE_DIR = os.path.join(REPO_ROOT, "gi_tf")
+
+
 class _LogLines(logging.Handler):
-    """absl's log records (gi-train's progress, "Done: ...") as the console shows them."""
+    """absl's log records as the console shows them: gi_tf's own INFO lines (progress,
+    "Done: ..."), and warnings and errors from anywhere. TensorFlow's INFO records
+    ("Sharding callback duration") are quieted by the console set-up that
+    :func:`gi_tf.cli.runner.run_app` makes for a console script, which the subprocess
+    run of each console script checks; they are not part of a command's behaviour."""
 
     def __init__(self, stream):
         super().__init__(logging.INFO)
         self.stream = stream
 
     def emit(self, record):
-        self.stream.write(record.getMessage() + "\n")
+        own = os.path.realpath(record.pathname or "").startswith(
+            os.path.realpath(PACKAGE_DIR) + os.sep)
+        if own or record.levelno >= logging.WARNING:
+            self.stream.write(record.getMessage() + "\n")
 
 
 def run_in_process(command, words, root):

@@ -88,6 +88,7 @@ def _decode_png(data):
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
 
 
+@pytest.mark.smoke
 def test_tf_serving_layout_written_atomically(export_base, checkpoint, served):
     assert os.listdir(export_base) == ["1"]  # no temporary directory left behind
     version = os.path.join(export_base, "1")
@@ -114,6 +115,7 @@ def test_signatures_json_is_the_exported_contract(signatures, served):
                 assert name.endswith("_bytes")  # TF Serving base64-encodes these
 
 
+@pytest.mark.smoke
 def test_serving_default_matches_in_memory_at_250x333_batch_3(signatures, generator):
     image, mask = _inputs(3, 250, 333, seed=0)
     out = signatures["serving_default"](image=tf.constant(image), mask=tf.constant(mask))
@@ -139,6 +141,7 @@ def test_inpaint_float_matches_in_memory(signatures, generator):
     assert np.mean(out["offsets"].numpy() == expected["offsets"].numpy()) > 0.99
 
 
+@pytest.mark.smoke
 def test_inpaint_encoded_matches_in_memory_per_instance_sizes(signatures, generator):
     big, big_mask = _inputs(1, 45, 61, seed=2)
     small, small_mask = _inputs(1, 24, 17, seed=3)
@@ -259,6 +262,7 @@ def _wide_case():
     return image, holes
 
 
+@pytest.mark.smoke
 def test_signatures_take_the_windowed_path_and_agree_everywhere(served, signatures, checkpoint):
     image, holes = _wide_case()
     mask = holes[..., None].astype(np.uint8) * np.uint8(255)

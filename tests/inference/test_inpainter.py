@@ -77,6 +77,7 @@ def _reference_inpaint(generator, image, holes):
     return result, attention
 
 
+@pytest.mark.smoke
 def test_inpaint_matches_numpy_pipeline_at_an_odd_size(inpainter):
     image = _image((37, 53, 3), seed=1)
     holes = _box(37, 53, 9, 30, 20, 47)  # reaches into the padded strip's mirror
@@ -153,6 +154,7 @@ def test_only_samples_with_holes_reach_the_network(inpainter):
     np.testing.assert_array_equal(result[1], inpainter.inpaint(images[1], masks[1]))
 
 
+@pytest.mark.smoke
 def test_inpaint_is_the_serving_graph_with_or_without_the_attention_map(inpainter):
     # The user path (plan's path choice first, then a whole-image function; without
     # return_attention a variant that leaves the map out) gives the serving graph's output
