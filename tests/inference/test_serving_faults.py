@@ -177,12 +177,54 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
+# Through the SavedModel each call costs seconds (the runtime optimises the whole graph for
+# each new input shape), so the fast tier runs the whole table on the signatures' bodies
+# (the preprocessing functions, eagerly, with a generator that must never run) and one
+# case per signature through the shared export; the whole table through the export is e2e.
+THROUGH_THE_EXPORT_IN_THE_FAST_TIER = ("u8 batch mismatch", "float image NaN",
+                                       "encoded png bomb 8000x8000")
+SIGNATURE_BODIES = {"serving_default": preprocessing.inpaint_uint8,
+                    "inpaint_float": preprocessing.inpaint_float,
+                    "inpaint_encoded": preprocessing.inpaint_encoded}
+
+
+class NetworkThatMustNotRun:
+    """A stand-in generator: a refused request never reaches the network."""
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the network ran")
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the network was consulted ({name})")
+
+
+def _export_cases():
+    return [pytest.param(case, marks=() if case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+                         else pytest.mark.e2e) for case in sorted(REFUSED)]
+
+
+@pytest.mark.parametrize("case", _export_cases())
 def test_hostile_inputs_are_invalid_argument_errors_with_a_sentence(case, signatures):
     request, words = REFUSED[case]
     key, inputs = request() if callable(request) else request
     with pytest.raises(tf.errors.InvalidArgumentError, match=words):
         signatures[key](**inputs)
+
+
+def test_the_fast_tier_calls_each_signature_through_the_export():
+    keys = {REFUSED[case][0][0] for case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+            if not callable(REFUSED[case][0])}
+    keys |= {REFUSED[case][0]()[0] for case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+             if callable(REFUSED[case][0])}
+    assert keys == set(SIGNATURE_BODIES)
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_hostile_inputs_are_refused_by_the_signature_bodies_before_the_network(case):
+    request, words = REFUSED[case]
+    key, inputs = request() if callable(request) else request
+    with pytest.raises(tf.errors.InvalidArgumentError, match=words):
+        SIGNATURE_BODIES[key](NetworkThatMustNotRun(), **inputs)
 
 
 # Wrong channel counts do not reach the graph: the signature's [N, H, W, 3] / [..., 1]
@@ -197,7 +239,9 @@ WRONG_SHAPE = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(WRONG_SHAPE))
+@pytest.mark.parametrize("case", [  # seconds per call: one in the fast tier, all in e2e
+    pytest.param(case, marks=() if case == "u8 grey image" else pytest.mark.e2e)
+    for case in sorted(WRONG_SHAPE)])
 def test_wrong_channels_or_ranks_are_refused_where_the_request_is_bound(case, signatures):
     key, inputs = WRONG_SHAPE[case]
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError),
