@@ -3,7 +3,9 @@
 * every signature gets the table of hostile inputs (issue 12, case 6): each is an
   ``InvalidArgumentError`` with a sentence, or a documented conversion whose result is
   checked; never a crash, a hang or an out-of-memory kill (decompression bombs are
-  refused from their header, before decoding);
+  refused from their header, before decoding). The whole table runs on the signatures'
+  bodies before the network (fast tier) and through the exported SavedModel (``e2e``:
+  seconds per call; one case per signature is in the fast tier too);
 * the same list through ``Inpainter.inpaint`` (arrays: ``TypeError``/``ValueError``);
 * a SavedModel with a deleted or truncated variables file, or without its graph, says
   what is wrong and where (case 5);
