@@ -1,11 +1,17 @@
 """Shared pytest setup for gi_tf.
 
 * quiet TensorFlow and pick the TensorFlow Keras backend before anything imports them;
+* give each xdist worker its share of the cores: TensorFlow's intra-op threads (and
+  OpenMP's) = cores / workers, set before TensorFlow initialises and in the environment,
+  so subprocesses that tests start (CLIs, killed processes) inherit the same bound;
 * split the host CPU into two logical devices (CPU:0, CPU:1) before TensorFlow
   initialises, so distribution tests can use ``tf.distribute.MirroredStrategy`` on CPU;
 * put the repository root and ``tests/`` on ``sys.path`` so tests can import ``gi_tf``,
   ``layer_checks`` and ``references.np_contextual_attention`` under any ``--import-mode``;
-* seed NumPy, Python and Keras before every test.
+* seed NumPy, Python and Keras before every test;
+* session-wide shared artefacts (``shared_checkpoint``, ``shared_checkpoint_no_attention``,
+  ``shared_export``), built once per ``pytest`` run for all workers
+  (``tests/shared_artifacts.py``).
 """
 
 import os
@@ -13,6 +19,30 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _threads_per_worker():
+    """Cores / xdist workers (at least 1); all the cores without xdist."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return max(1, _cores() // max(1, workers))
+
+
+THREADS = _threads_per_worker()
+# Environment first: TensorFlow's runtime reads these when it creates its thread pools,
+# and subprocesses started by tests (which import TensorFlow again) inherit them. The
+# inter-op pool keeps at least 2 threads: collective ops of MirroredStrategy on the two
+# logical CPUs below wait on each other.
+for _name, _value in (("TF_NUM_INTRAOP_THREADS", THREADS),
+                      ("TF_NUM_INTEROP_THREADS", max(2, THREADS)),
+                      ("OMP_NUM_THREADS", THREADS)):
+    os.environ.setdefault(_name, str(_value))
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
@@ -39,7 +69,20 @@ def _split_cpu(count):
         pass
 
 
+def _limit_threads():
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(
+            int(os.environ["TF_NUM_INTRAOP_THREADS"]))
+        tf.config.threading.set_inter_op_parallelism_threads(
+            int(os.environ["TF_NUM_INTEROP_THREADS"]))
+    except (RuntimeError, ValueError):
+        pass  # TensorFlow already initialised: the environment variables above still hold
+
+
+_limit_threads()
 _split_cpu(NUM_LOGICAL_CPUS)
+
+import shared_artifacts  # noqa: E402  (tests/shared_artifacts.py)
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +90,34 @@ def _seed_everything():
     """Seeds ``random``, NumPy and Keras (and TF's global generator) with 0 per test."""
     keras.utils.set_random_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def shared_checkpoint(tmp_path_factory):
+    """Directory of a seeded, untrained generator checkpoint, attention on (read only).
+
+    ``model_config.json`` is ``ModelConfig()``; built once per run for every worker.
+    ``shared_artifacts.checkpoint_prefix(directory)`` gives the ``.../ckpt-1`` prefix.
+    """
+    return shared_artifacts.shared_dir(tmp_path_factory, "checkpoint",
+                                       shared_artifacts.build_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def shared_checkpoint_no_attention(tmp_path_factory):
+    """As :func:`shared_checkpoint`, without contextual attention (read only)."""
+    return shared_artifacts.shared_dir(
+        tmp_path_factory, "checkpoint-no-attention",
+        lambda directory: shared_artifacts.build_checkpoint(directory, use_attention=False))
+
+
+@pytest.fixture(scope="session")
+def shared_export(tmp_path_factory, shared_checkpoint):
+    """Export base (``.../gi_tf``) holding version 1 of :func:`shared_checkpoint` (read only).
+
+    Exported with ``attention_chunk_elements=shared_artifacts.EXPORT_CHUNK_ELEMENTS`` and
+    the default pixel and request limits. Copy it before damaging or adding versions.
+    """
+    directory = shared_artifacts.shared_dir(tmp_path_factory, "export",
+                                            shared_artifacts.build_export(shared_checkpoint))
+    return os.path.join(directory, "gi_tf")

@@ -33,6 +33,8 @@ table: data also uses utils (``gi_tf.utils.options`` for its config fields, the 
 import ast
 import os
 
+import pytest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "gi_tf"
 PACKAGE_DIR = os.path.join(REPO_ROOT, PACKAGE)
@@ -270,12 +272,14 @@ def test_every_subpackage_has_a_layer():
         f"subpackage: {sorted(set(ALLOWED) - found)} (update ALLOWED and WORKSPACE.md)")
 
 
+@pytest.mark.smoke
 def test_root_package_imports_nothing_at_import_time():
     lazy, eager = facade_names()
     assert eager == [], f"gi_tf/__init__.py imports at import time: {eager}"
     assert lazy, "expected the lazy gi_tf.Inpainter (update this test if it went away)"
 
 
+@pytest.mark.smoke
 def test_no_import_cycles():
     graph = import_graph()
     cycles = find_cycles(graph)
@@ -283,6 +287,7 @@ def test_no_import_cycles():
         "  " + cycle_path(graph, c) for c in cycles)
 
 
+@pytest.mark.smoke
 def test_layering_rule():
     problems = layering_violations(import_graph())
     assert not problems, ("imports against the dependency rule (WORKSPACE.md section 1):\n"

@@ -35,7 +35,6 @@ from absl import flags
 from gi_tf.cli import import_tf1
 from gi_tf.cli import train as train_cli
 from gi_tf.data import pipeline
-from gi_tf.inference import export
 from gi_tf.models.checkpoints import save_generator
 from gi_tf.models.config import ModelConfig
 from gi_tf.models.generator import build_generator
@@ -309,13 +308,10 @@ def test_tf1_import_writes_the_pre_move_files(legacy, tmp_path):
 # --- SavedModel export ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def new_export(tmp_path_factory):
-    """Today's export of a generator checkpoint, described like the fixture's."""
-    checkpoint = str(tmp_path_factory.mktemp("generator"))
-    save_generator(build_generator(), checkpoint, ModelConfig())
-    base = str(tmp_path_factory.mktemp("export"))
-    export.export_saved_model(checkpoint, base)
-    return export_record(base)
+def new_export(shared_export):
+    """Today's export of a generator checkpoint (the session's shared export), described
+    like the fixture's."""
+    return export_record(shared_export)
 
 
 def test_export_has_the_pre_move_layout_and_extra_files(new_export, legacy):

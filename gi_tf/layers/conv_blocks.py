@@ -124,7 +124,7 @@ class GenDeconv(keras.layers.Layer):
 
     Example:
         >>> import numpy as np
-        >>> GenDeconv(8, name="conv13_upsample")(np.zeros((1, 4, 4, 2), "float32")).shape
+        >>> tuple(GenDeconv(8, name="conv13_upsample")(np.zeros((1, 4, 4, 2), "float32")).shape)
         (1, 8, 8, 8)
     """
 

@@ -90,7 +90,7 @@ class LocalCritic(_WganCritic):
     Example:
         >>> import numpy as np
         >>> critic = LocalCritic(); critic.build((None, 32, 32, 3))
-        >>> critic(np.zeros((2, 32, 32, 3), "float32")).shape
+        >>> tuple(critic(np.zeros((2, 32, 32, 3), "float32")).shape)
         (2, 1)
     """
 

@@ -126,7 +126,7 @@ class InpaintGenerator(keras.Model):
         >>> image = np.zeros((1, 32, 32, 3), "float32")
         >>> holes = np.zeros((1, 32, 32, 1), "float32"); holes[:, 8:24, 8:24] = 1
         >>> coarse, refined, offsets = gen(image, holes)
-        >>> refined.shape, offsets.shape
+        >>> tuple(refined.shape), tuple(offsets.shape)
         ((1, 32, 32, 3), (1, 4, 4, 2))
     """
 

@@ -22,6 +22,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.e2e  # a real page served on a port (end to end)
+
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACT_DIR = os.path.join(REPO_ROOT, "test_artifacts")

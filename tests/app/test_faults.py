@@ -146,6 +146,7 @@ def _editor_payload(background_path, layer_path):
             "composite": None, "id": None}
 
 
+@pytest.mark.e2e  # the real page on a port
 def test_concurrent_requests_are_queued_and_each_gets_its_own_result(served_page, tmp_path):
     client, inpainter = served_page
     calls_before = inpainter.calls
@@ -164,6 +165,7 @@ def test_concurrent_requests_are_queued_and_each_gets_its_own_result(served_page
     assert inpainter.calls - calls_before == 8 and inpainter.peak == 1
 
 
+@pytest.mark.e2e  # the real page on a port
 def test_a_decompression_bomb_upload_is_refused_with_a_message(served_page, tmp_path):
     client, inpainter = served_page
     calls_before = inpainter.calls

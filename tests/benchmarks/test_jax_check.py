@@ -81,7 +81,7 @@ finally:
 # The attention case only: the JAX side compiles every op of the first eager call, and the
 # generator's ~60 s (2 loaded cores) are spent by CI's .ci/jax, which compares every case
 # (generator, attention variants, jit) in a venv without TensorFlow.
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                     reason="jax is not installed (pip install -e '.[test]' installs it)")
 def test_compare_runs_under_jax_without_tensorflow(tmp_path):

@@ -38,6 +38,7 @@ def test_bad_flags_are_refused(arg):
         _parse(arg)
 
 
+@pytest.mark.e2e
 def test_core_and_app_modules_import_without_gradio():
     code = ("import sys; import gi_tf, gi_tf.app.page, gi_tf.app.logic, gi_tf.app.served_model, "
             "gi_tf.app.examples, gi_tf.cli.app; "
@@ -46,6 +47,7 @@ def test_core_and_app_modules_import_without_gradio():
         "/gi_tf/", 1)[0])
 
 
+@pytest.mark.e2e
 def test_model_path_without_a_model_is_a_usage_error(tmp_path):
     missing = tmp_path / "no_model_here"
     missing.mkdir()

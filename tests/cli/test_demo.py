@@ -90,7 +90,7 @@ def test_held_out_holes_can_all_be_filled_by_copying_from_the_known_region():
                               image[ys, xs])
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
     fv = flags.FlagValues()
@@ -121,7 +121,7 @@ def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
     assert os.path.getsize(out / "eval" / "examples.png") > 0
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_same_settings_give_the_same_weights_and_metrics(tmp_path):
     """Op determinism + seeded draws: two runs of one tiny demo agree bit for bit."""
     import dataclasses

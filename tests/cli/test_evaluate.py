@@ -23,14 +23,9 @@ def _run(argv):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    from gi_tf.models.checkpoints import save_generator
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.models.generator import build_generator
-
-    directory = str(tmp_path_factory.mktemp("ckpt"))
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
+def checkpoint(shared_checkpoint):
+    """The session's shared generator checkpoint (tests/conftest.py; read only)."""
+    return shared_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,14 @@ from absl import flags
 
 from gi_tf.cli import export as export_cli
 from gi_tf.inference import inpainter
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("run"))
-    config = ModelConfig(use_attention=False)
-    save_generator(build_generator(use_attention=False), directory, config)
-    return directory
+def checkpoint_dir(shared_checkpoint_no_attention):
+    """A checkpoint without attention: the session's shared one (read only)."""
+    return shared_checkpoint_no_attention
 
 
 def _run_main(*args):
@@ -85,6 +80,7 @@ def test_default_chunk_bound_is_the_librarys():
         inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
+@pytest.mark.e2e
 def test_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "gi_tf.cli.export", "--helpshort"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)

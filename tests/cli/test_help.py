@@ -110,6 +110,7 @@ def _check_help(result, module_name):
     assert doc.strip().splitlines()[0] in stdout  # the usage text is the module's docstring
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_console_script_help_lists_its_flags(help_outputs, script):
     module_name, function = SCRIPTS[script]
@@ -117,6 +118,7 @@ def test_console_script_help_lists_its_flags(help_outputs, script):
     _check_help(help_outputs[script], module_name)
 
 
+@pytest.mark.e2e
 def test_python_dash_m_help_lists_its_flags(help_outputs):
     _check_help(help_outputs["python -m gi_tf.cli.make_tfrecords"], "gi_tf.cli.make_tfrecords")
 

@@ -113,6 +113,7 @@ def test_missing_checkpoint_and_unusable_output_are_named(download, tmp_path):
         _run_main(f"--checkpoint={download}", f"--output={download}", "--overwrite")
 
 
+@pytest.mark.e2e
 def test_runs_as_a_module():
     completed = subprocess.run(
         [sys.executable, "-m", "gi_tf.cli.import_tf1", "--help"], cwd=REPO_ROOT,

@@ -63,6 +63,7 @@ def _run_main(*args):
     return inpaint_cli.main(["gi-inpaint"], _flag_values(*args))
 
 
+@pytest.mark.smoke
 def test_single_image_with_panel(checkpoint_dir, tmp_path, capsys):
     image = _photo(0)
     holes = _mask() >= 128
@@ -232,6 +233,7 @@ def _run_flags(inpainter, *args):
     return inpaint_cli.run_jobs(jobs, lambda: inpainter, file_jobs.InpaintOptions())
 
 
+@pytest.mark.smoke
 def test_boxes_and_a_painted_colour_give_the_mask_files_result(shared_inpainter, tmp_path):
     image = _photo(7)
     holes = np.zeros((HEIGHT, WIDTH), bool)
@@ -293,6 +295,7 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     assert not os.path.exists(tmp_path / "o.png")
 
 
+@pytest.mark.e2e
 def test_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "gi_tf.cli.inpaint", "--helpshort"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)

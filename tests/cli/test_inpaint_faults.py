@@ -85,6 +85,7 @@ def _assert_complete(path, source):
     np.testing.assert_array_equal(result[..., ::-1][~holes], source[~holes])
 
 
+@pytest.mark.e2e
 def test_a_killed_folder_run_leaves_complete_outputs_and_skip_existing_finishes_it(
         checkpoint_dir, inpainter, tmp_path, capsys):
     images, masks = _folders(tmp_path, FOLDER_IMAGES)

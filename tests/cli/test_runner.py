@@ -72,6 +72,7 @@ def usage_runs(tmp_path_factory):
     return results, str(home)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("key,program,reason", [
     ("bad value", "gi_tf.cli.train", "image_size=30: must be a multiple of 8"),
     ("unknown flag", "gi_tf.cli.export", "Unknown command line flag 'bogus'"),
@@ -89,6 +90,7 @@ def test_a_usage_error_is_one_line_with_the_reason(usage_runs, key, program, rea
     assert line.endswith("(see --help)") and not stdout.strip()
 
 
+@pytest.mark.e2e
 def test_tilde_in_a_path_flag_is_the_home_folder_and_the_error_is_said_once(usage_runs):
     (status, stdout, stderr), home = usage_runs[0]["tilde"], usage_runs[1]
     lines = own_lines(stderr)

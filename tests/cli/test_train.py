@@ -38,6 +38,7 @@ def _parse(argv):
     return flag_values
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
 def test_every_flagfile_parses_and_validates(path, tmp_path):
     # --data before the flagfile: a file that names its data source overrides it.
@@ -190,6 +191,7 @@ def smoke_run(tmp_path_factory):
     return model_dir, _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}"])
 
 
+@pytest.mark.smoke
 def test_smoke_preset_writes_checkpoints_configs_and_progress(smoke_run):
     model_dir, lines = smoke_run
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
@@ -238,6 +240,7 @@ def _variables(prefix):
             if dtype != tf.variant}  # the input iterator's state is an opaque variant
 
 
+@pytest.mark.smoke
 def test_resume_after_two_steps_equals_the_uninterrupted_run(smoke_run, tmp_path):
     # The smoke run trained 4 steps and kept its step-2 checkpoint, exactly what a run
     # stopped after 2 steps leaves. Resume a copy of that for 2 more steps in a fresh
@@ -327,6 +330,7 @@ def _run_and_kill(command, log_path, ready, delay, timeout=600):
         return code, log.read()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 def test_killed_training_resumes_to_the_uninterrupted_result(seed, smoke_run, tmp_path):
     rng = np.random.default_rng(seed)
@@ -356,6 +360,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(seed, smoke_run, tm
     assert leftovers == [] and tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
 
 
+@pytest.mark.e2e
 def test_mirrored_on_devices_that_do_not_exist_stops_at_once_naming_the_visible_ones(tmp_path):
     # The flag's own help example on a machine with fewer than two GPUs: it hung in the
     # first all-reduce (0 % CPU, no message) before devices were checked.

@@ -4,11 +4,19 @@ docs/benchmarks.md run as written, on small generated inputs, each with a timeou
 How it works (the parser and the marker grammar: ``tests/docs/doc_blocks.py``):
 
 * Each shell command of a ``bash`` block and each ``python`` block is one test, in the
-  order of the document. Shell commands run with ``bash`` in a scratch directory per
-  document (the "repository root" the docs speak of, holding generated inputs:
+  order of the document. Shell commands run in a scratch directory per document (the
+  "repository root" the docs speak of, holding generated inputs:
   ``photo.jpg``, ``mask.png``, ``photos/``, ``~/photos`` (``HOME`` points into it), ...),
   with the console scripts of this Python's environment first on ``PATH``; Python blocks
   run in this process in that directory.
+* How a shell command runs: the first documented command of each console script
+  (``gi-train``, ``gi-inpaint``, ...) and every command with shell syntax (pipes,
+  redirections, ``printf``, ``python -c``) run with ``bash`` as a subprocess, as a user
+  runs them (exit status, and no start-up noise in what the console shows); the other
+  commands of a console script, whose point is what the command does, run in this
+  process through the CLI's own ``main(argv, flag_values)`` with the same argument
+  parsing (:func:`run_in_process`; :data:`IN_PROCESS` lists which ran how), one after the
+  other (nothing runs in parallel beside the xdist workers).
 * What the doc promises is asserted by the check written for that command in
   :data:`CHECKS` (exit status, files written, printed lines). A documented command
   without a check fails: a changed doc needs its test changed too.
@@ -18,15 +26,20 @@ How it works (the parser and the marker grammar: ``tests/docs/doc_blocks.py``):
   so ``pytest -ra`` lists everything that did not run. A ``bash``/``python`` block may
   not be skipped without a marker (:func:`test_every_documented_block_is_run_or_marked`).
 * One smoke checkpoint is trained for the whole module (the README's first command,
-  run by the :func:`workspaces` fixture together with the README's "own photos"
-  command); later commands that name other checkpoints (``runs/places2``, ``runs/a``)
-  get links to it.
+  run by the :func:`workspaces` fixture, then the README's "own photos" command); later
+  commands that name other checkpoints (``runs/places2``, ``runs/a``) get links to it.
 """
 
 import base64
+import configparser
+import contextlib
 import csv
+import importlib
+import io
 import json
+import logging
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -42,7 +55,7 @@ from gi_tf.utils.image_io import write_image_atomic
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import doc_blocks  # noqa: E402  (tests/docs/doc_blocks.py, the parser)
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.path.dirname(sys.executable)
@@ -181,6 +194,126 @@ def run_shell(command, root, timeout=TIMEOUT_S):
     return finish(command, start(command, root), timeout)
 
 
+def _console_scripts():
+    """``name -> module`` of setup.cfg's console scripts (``gi-train -> gi_tf.cli.train``)."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(REPO_ROOT, "setup.cfg"))
+    scripts = {}
+    for line in config["options.entry_points"]["console_scripts"].strip().splitlines():
+        name, target = (part.strip() for part in line.split("="))
+        scripts[name] = target.split(":")[0]
+    return scripts
+
+
+CONSOLE_SCRIPTS = _console_scripts()
+SHELL_SYNTAX = set("|&;<>$`(){}*?[]!\\")
+
+
+def console_script_argv(command):
+    """The argv of ``command`` when it is one console-script call without shell syntax
+    (no pipes, redirections, globs, variables, ``~`` words), else None."""
+    if SHELL_SYNTAX & set(command):
+        return None
+    words = shlex.split(command)
+    if not words or words[0] not in CONSOLE_SCRIPTS or any(w.startswith("~") for w in words):
+        return None
+    return words
+
+
+def _first_per_script():
+    """``(doc, command)`` of the first runnable documented command of each console script."""
+    first = {}
+    for unit in UNITS:
+        if unit.skip or unit.block.kind == "python":
+            continue
+        words = console_script_argv(unit.text)
+        if words is not None:
+            first.setdefault(words[0], (unit.doc, unit.text))
+    return set(first.values())
+
+
+FIRST_PER_SCRIPT = _first_per_script()
+IN_PROCESS = []  # (doc, command) run through main(argv): listed for pytest -s / debugging
+
+
+PACKAGE_DIR = os.path.join(REPO_ROOT, "gi_tf")
+
+
+class _LogLines(logging.Handler):
+    """absl's log records as the console shows them: gi_tf's own INFO lines (progress,
+    "Done: ..."), and warnings and errors from anywhere. TensorFlow's INFO records
+    ("Sharding callback duration") are quieted by the console set-up that
+    :func:`gi_tf.cli.runner.run_app` makes for a console script, which the subprocess
+    run of each console script checks; they are not part of a command's behaviour."""
+
+    def __init__(self, stream):
+        super().__init__(logging.INFO)
+        self.stream = stream
+
+    def emit(self, record):
+        own = os.path.realpath(record.pathname or "").startswith(
+            os.path.realpath(PACKAGE_DIR) + os.sep)
+        if own or record.levelno >= logging.WARNING:
+            self.stream.write(record.getMessage() + "\n")
+
+
+def run_in_process(command, words, root):
+    """Run a console script's ``main`` in this process, in ``root``, as ``bash`` would.
+
+    The program's flags are defined on a fresh ``absl.flags.FlagValues`` and parsed by
+    the binaries' own parser (:func:`gi_tf.cli.runner.flags_parser`: one-line usage
+    errors, ``~`` expanded against ``HOME``); ``main``'s ``app.UsageError`` becomes a
+    one-line error as in :func:`gi_tf.cli.runner.run_app`; ``SystemExit`` is the exit
+    status. stdout, stderr (Python warnings) and absl's log lines are the output.
+    """
+    from absl import flags
+
+    from gi_tf.cli import runner
+
+    module = importlib.import_module(CONSOLE_SCRIPTS[words[0]])
+    values = flags.FlagValues()
+    names = runner.define_program_flags(module.define_flags, values)
+    out, err = io.StringIO(), io.StringIO()
+    handler, logger = _LogLines(err), logging.getLogger("absl")
+    level, before, home = logger.level, os.getcwd(), os.environ.get("HOME")
+    os.environ["HOME"] = _env(root)["HOME"]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    code = 0
+    try:
+        os.chdir(root)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                argv = runner.flags_parser(names, values)(words)
+                runner.one_line_usage_errors(lambda a: module.main(a, values))(argv)
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+                if exit_.code is not None and not isinstance(exit_.code, int):
+                    print(exit_.code, file=sys.stderr)
+    finally:
+        os.chdir(before)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        if home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = home
+    IN_PROCESS.append((root, command))
+    return Ran(command, code, out.getvalue(), err.getvalue())
+
+
+def run_command(doc, command, root, repeat=False):
+    """A documented shell command: a subprocess (``bash``) or in process (module doc).
+
+    ``repeat``: the command was run before (the Train section's resume of the smoke
+    run), so it runs in process even when it is its console script's first.
+    """
+    words = console_script_argv(command)
+    if words is None or (doc, command) in FIRST_PER_SCRIPT and not repeat:
+        return run_shell(command, root)
+    return run_in_process(command, words, root)
+
+
 TRAIN_SMOKE = "gi-train --preset=smoke --model_dir=runs/smoke"
 TRAIN_MINE = ("gi-train --preset=smoke --data=~/photos --image_size=64 --max_steps=2 "
               "--model_dir=runs/mine")
@@ -202,20 +335,19 @@ class Workspaces:
 
 
 def _run_ahead(spaces, commands):
-    """Run ``(doc, command)`` pairs in parallel; their tests check the recorded results."""
-    processes = {(doc, command): start(command, spaces.roots[doc]) for doc, command in commands}
-    for (doc, command), process in processes.items():
-        spaces.ran[(doc, command)] = ran = finish(command, process)
+    """Run ``(doc, command)`` pairs one after the other; their tests check the results."""
+    for doc, command in commands:
+        spaces.ran[(doc, command)] = ran = run_command(doc, command, spaces.roots[doc])
         assert ran.returncode == 0, ran.explain()
 
 
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory):
-    """Inputs per document, and what later commands need, run ahead in parallel (their
-    tests check the recorded results): the README's two training commands, then its
-    export and export/README.md's first one (``runs/places2``, ``runs/a``, ``runs/b``:
-    links to the smoke run). ``demo_out/export`` (gi-demo's SavedModel in the docs) is a
-    link to the README's export."""
+    """Inputs per document, and what later commands need, run ahead (their tests check
+    the recorded results): the README's two training commands, then its export and
+    export/README.md's first one (``runs/places2``, ``runs/a``, ``runs/b``: links to the
+    smoke run). ``demo_out/export`` (gi-demo's SavedModel in the docs) is a link to the
+    README's export."""
     spaces = Workspaces(str(tmp_path_factory.mktemp("docs")))
     readme = spaces.roots["README.md"]
     _run_ahead(spaces, [("README.md", TRAIN_SMOKE), ("README.md", TRAIN_MINE)])
@@ -558,9 +690,34 @@ def test_documented_command(unit, workspaces, monkeypatch):
         return
     check = _check_for(unit)
     ran = workspaces.ran.pop((unit.doc, unit.text), None)  # run ahead: once
-    if ran is None or unit.documented != unit.text and unit.text == TRAIN_SMOKE:
-        ran = run_shell(unit.text, root)
+    resume = unit.documented != unit.text and unit.text == TRAIN_SMOKE
+    if ran is None or resume:
+        ran = run_command(unit.doc, unit.text, root, repeat=resume)
     check(ran, root)
+
+
+def test_each_console_script_runs_once_as_a_subprocess():
+    """The commands that run in process are the repeats of a console script already run
+    as the user runs it (a subprocess), so the start-up (exit status, no noise) of every
+    documented console script is still checked."""
+    scripts = {console_script_argv(command)[0] for _, command in FIRST_PER_SCRIPT}
+    documented = {words[0] for words in (console_script_argv(u.text) for u in UNITS
+                                         if not u.skip and u.block.kind != "python")
+                  if words is not None}
+    assert scripts == documented and len(FIRST_PER_SCRIPT) == len(scripts)
+    assert {"gi-train", "gi-inpaint", "gi-export", "gi-eval"} <= scripts, scripts
+
+
+def test_in_process_commands_parse_as_the_console_script_does():
+    """``console_script_argv`` takes exactly the commands bash would pass unchanged."""
+    assert console_script_argv('gi-eval --model="ours=runs/a" --images=x/') == [
+        "gi-eval", "--model=ours=runs/a", "--images=x/"]
+    assert console_script_argv("gi-inpaint --mask_color=#FF00FF --output=o.png") == [
+        "gi-inpaint", "--mask_color=#FF00FF", "--output=o.png"]
+    for command in ("gi-train --data=$HOME/p", "gi-inpaint --image=*.png", "ls runs",
+                    "gi-eval --images=a > log.txt", "cd x && gi-export", "gi-eval ~/photos",
+                    'python -c "print(1)"'):
+        assert console_script_argv(command) is None, command
 
 
 def test_no_command_is_left_without_a_check():

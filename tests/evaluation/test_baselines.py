@@ -19,6 +19,7 @@ def _constant_image_with_hole():
     return image, holes
 
 
+@pytest.mark.smoke
 def test_baselines_keep_known_pixels_and_fill_constant_images():
     image, holes = _constant_image_with_hole()
     corrupted = image.copy()
@@ -57,6 +58,7 @@ def test_bad_arguments_are_named():
         baselines.patchmatch_inpaint(patch_size=0)
 
 
+@pytest.mark.smoke
 def test_patchmatch_repeats_and_copies_texture():
     if not PATCHMATCH_EXPECTED:  # Python 3.10: no pypatchmatch 2.x wheel; said so
         with pytest.raises(ImportError, match="needs Python 3.11"):
@@ -80,6 +82,7 @@ def test_patchmatch_repeats_and_copies_texture():
     np.testing.assert_array_equal(method(stripes, empty), stripes)
 
 
+@pytest.mark.smoke
 def test_patchmatch_missing_is_skipped_with_a_reason(monkeypatch):
     monkeypatch.setitem(sys.modules, "patchmatch", None)  # makes the import fail
     monkeypatch.delitem(sys.modules, "patchmatch.patch_match", raising=False)

@@ -1,7 +1,8 @@
 """SavedModel export (gi_tf.inference.export): layout, signatures, reload parity, serving contract.
 
-The model is exported once for the module, with an attention chunk bound small enough
-that the 250x333 case runs the chunked attention inside the SavedModel; the in-memory
+The model is the session's shared export (``shared_export``, tests/conftest.py), with an
+attention chunk bound small enough that the 250x333 case runs the chunked attention
+inside the SavedModel; the in-memory
 reference is the unchunked generator run eagerly, so parity also shows that chunking
 and the graph change nothing.
 """
@@ -22,28 +23,28 @@ from gi_tf.inference import preprocessing
 from gi_tf.inference import serving_client
 from gi_tf.inference.inpainter import Inpainter
 from gi_tf.models import InpaintGenerator
-from gi_tf.models import build_generator
 from gi_tf.models.checkpoints import load_generator
-from gi_tf.models.checkpoints import save_generator
 from gi_tf.models.config import ModelConfig
+
+import shared_artifacts
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORT_DIR = os.path.join(REPO_ROOT, "export")
-CHUNK_ELEMENTS = 900_000  # 250x333 -> 32x42 grid: 1.8M scores, so 5 chunks of 7 rows
+# The shared export's chunk bound: 250x333 -> 32x42 grid: 1.8M scores, so 5 chunks of 7 rows
+CHUNK_ELEMENTS = shared_artifacts.EXPORT_CHUNK_ELEMENTS
+assert CHUNK_ELEMENTS == 900_000
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    tf.keras.utils.set_random_seed(2)
-    return save_generator(build_generator(), str(tmp_path_factory.mktemp("ckpt")),
-                          ModelConfig())
+def checkpoint(shared_checkpoint):
+    """The session's shared checkpoint (tests/conftest.py), as its ``ckpt-1`` prefix."""
+    return shared_artifacts.checkpoint_prefix(shared_checkpoint)
 
 
 @pytest.fixture(scope="module")
-def export_base(tmp_path_factory, checkpoint):
-    base = str(tmp_path_factory.mktemp("models") / "gi_tf")
-    export.export_saved_model(checkpoint, base, attention_chunk_elements=CHUNK_ELEMENTS)
-    return base
+def export_base(shared_export):
+    """The session's shared export of that checkpoint, chunked at ``CHUNK_ELEMENTS``."""
+    return shared_export
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,7 @@ def _decode_png(data):
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
 
 
+@pytest.mark.smoke
 def test_tf_serving_layout_written_atomically(export_base, checkpoint, served):
     assert os.listdir(export_base) == ["1"]  # no temporary directory left behind
     version = os.path.join(export_base, "1")
@@ -113,6 +115,7 @@ def test_signatures_json_is_the_exported_contract(signatures, served):
                 assert name.endswith("_bytes")  # TF Serving base64-encodes these
 
 
+@pytest.mark.smoke
 def test_serving_default_matches_in_memory_at_250x333_batch_3(signatures, generator):
     image, mask = _inputs(3, 250, 333, seed=0)
     out = signatures["serving_default"](image=tf.constant(image), mask=tf.constant(mask))
@@ -138,6 +141,7 @@ def test_inpaint_float_matches_in_memory(signatures, generator):
     assert np.mean(out["offsets"].numpy() == expected["offsets"].numpy()) > 0.99
 
 
+@pytest.mark.smoke
 def test_inpaint_encoded_matches_in_memory_per_instance_sizes(signatures, generator):
     big, big_mask = _inputs(1, 45, 61, seed=2)
     small, small_mask = _inputs(1, 24, 17, seed=3)
@@ -209,6 +213,7 @@ def _saved_model_cli():
     return [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
 
 
+@pytest.mark.e2e
 def test_saved_model_cli_show_and_run(export_base, signatures, tmp_path):
     version = os.path.join(export_base, "1")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -257,6 +262,7 @@ def _wide_case():
     return image, holes
 
 
+@pytest.mark.smoke
 def test_signatures_take_the_windowed_path_and_agree_everywhere(served, signatures, checkpoint):
     image, holes = _wide_case()
     mask = holes[..., None].astype(np.uint8) * np.uint8(255)

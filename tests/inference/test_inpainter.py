@@ -17,19 +17,14 @@ from gi_tf.inference import inpainter as inference
 from gi_tf.inference import large_images
 from gi_tf.inference import preprocessing
 from gi_tf.models import InpaintGenerator
-from gi_tf.models import build_generator
-from gi_tf.models.checkpoints import save_generator
-from gi_tf.models.config import ModelConfig
 from gi_tf.utils import image_io
 from gi_tf.utils.visualize import offsets_to_rgb_numpy
 
 
 @pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("ckpt"))
-    tf.keras.utils.set_random_seed(1)
-    save_generator(build_generator(), directory, ModelConfig())
-    return directory
+def checkpoint_dir(shared_checkpoint):
+    """The session's shared generator checkpoint (tests/conftest.py; read only)."""
+    return shared_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +77,7 @@ def _reference_inpaint(generator, image, holes):
     return result, attention
 
 
+@pytest.mark.smoke
 def test_inpaint_matches_numpy_pipeline_at_an_odd_size(inpainter):
     image = _image((37, 53, 3), seed=1)
     holes = _box(37, 53, 9, 30, 20, 47)  # reaches into the padded strip's mirror
@@ -158,6 +154,7 @@ def test_only_samples_with_holes_reach_the_network(inpainter):
     np.testing.assert_array_equal(result[1], inpainter.inpaint(images[1], masks[1]))
 
 
+@pytest.mark.smoke
 def test_inpaint_is_the_serving_graph_with_or_without_the_attention_map(inpainter):
     # The user path (plan's path choice first, then a whole-image function; without
     # return_attention a variant that leaves the map out) gives the serving graph's output

@@ -3,7 +3,9 @@
 * every signature gets the table of hostile inputs (issue 12, case 6): each is an
   ``InvalidArgumentError`` with a sentence, or a documented conversion whose result is
   checked; never a crash, a hang or an out-of-memory kill (decompression bombs are
-  refused from their header, before decoding);
+  refused from their header, before decoding). The whole table runs on the signatures'
+  bodies before the network (fast tier) and through the exported SavedModel (``e2e``:
+  seconds per call; one case per signature is in the fast tier too);
 * the same list through ``Inpainter.inpaint`` (arrays: ``TypeError``/``ValueError``);
 * a SavedModel with a deleted or truncated variables file, or without its graph, says
   what is wrong and where (case 5);
@@ -14,8 +16,10 @@
   an export whose writes fail says so and leaves nothing (case 4).
 
 The generator is a seeded, untrained one (the numbers do not matter, only that they are
-right); the model is exported once for the module, right after the killed gi-export
-into the same base directory (so that export is also "the next export").
+right). The hostile inputs, damaged copies and threads use the session's shared export
+(``shared_export``, tests/conftest.py); the killed gi-export (an ``e2e`` test: a
+subprocess killed at a seeded moment) is followed by an export of the same checkpoint
+into the same base directory, which must get the next version number.
 """
 
 import glob
@@ -36,13 +40,13 @@ from gi_tf.cli import export as export_cli
 from gi_tf.inference import export
 from gi_tf.inference import preprocessing
 from gi_tf.inference.inpainter import Inpainter
-from gi_tf.models import build_generator
 from gi_tf.models.checkpoints import checkpoint_problem
-from gi_tf.models.checkpoints import save_generator
+from gi_tf.models.checkpoints import load_generator
 from gi_tf.models.config import ModelConfig
 from gi_tf.utils import files
 from gi_tf.utils.image_io import ImageTooLargeError
 
+import shared_artifacts
 from hostile_files import png_declaring
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,23 +56,15 @@ LIMIT_MESSAGE = "more than the limit of 50000000 pixels"
 
 
 @pytest.fixture(scope="module")
-def generator():
-    tf.keras.utils.set_random_seed(5)
-    return build_generator()
+def checkpoint(shared_checkpoint):
+    return shared_artifacts.checkpoint_prefix(shared_checkpoint)
 
 
-@pytest.fixture(scope="module")
-def checkpoint(generator, tmp_path_factory):
-    return save_generator(generator, str(tmp_path_factory.mktemp("run")), ModelConfig())
-
-
-@pytest.fixture(scope="module")
-def killed_export(checkpoint, tmp_path_factory):
+def _kill_an_export(checkpoint, base):
     """gi-export SIGKILLed at a seeded moment once it writes the variables of version 1.
 
-    Returns ``(export base, exit code, entries of the base after the kill)``.
+    Returns ``(exit code, entries of the base after the kill)``.
     """
-    base = str(tmp_path_factory.mktemp("models") / "gi_tf")
     process = subprocess.Popen(
         [sys.executable, "-m", "gi_tf.cli.export", f"--checkpoint={checkpoint}",
          f"--export_dir={base}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -84,12 +80,12 @@ def killed_export(checkpoint, tmp_path_factory):
     finally:
         if process.poll() is None:
             process.kill()
-    return base, code, sorted(os.listdir(base))
+    return code, sorted(os.listdir(base))
 
 
 @pytest.fixture(scope="module")
-def version_dir(generator, killed_export):
-    return export.export_generator(generator, ModelConfig(), killed_export[0])
+def version_dir(shared_export):
+    return os.path.join(shared_export, "1")
 
 
 @pytest.fixture(scope="module")
@@ -183,12 +179,54 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
+# Through the SavedModel each call costs seconds (the runtime optimises the whole graph for
+# each new input shape), so the fast tier runs the whole table on the signatures' bodies
+# (the preprocessing functions, eagerly, with a generator that must never run) and one
+# case per signature through the shared export; the whole table through the export is e2e.
+THROUGH_THE_EXPORT_IN_THE_FAST_TIER = ("u8 batch mismatch", "float image NaN",
+                                       "encoded png bomb 8000x8000")
+SIGNATURE_BODIES = {"serving_default": preprocessing.inpaint_uint8,
+                    "inpaint_float": preprocessing.inpaint_float,
+                    "inpaint_encoded": preprocessing.inpaint_encoded}
+
+
+class NetworkThatMustNotRun:
+    """A stand-in generator: a refused request never reaches the network."""
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the network ran")
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the network was consulted ({name})")
+
+
+def _export_cases():
+    return [pytest.param(case, marks=() if case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+                         else pytest.mark.e2e) for case in sorted(REFUSED)]
+
+
+@pytest.mark.parametrize("case", _export_cases())
 def test_hostile_inputs_are_invalid_argument_errors_with_a_sentence(case, signatures):
     request, words = REFUSED[case]
     key, inputs = request() if callable(request) else request
     with pytest.raises(tf.errors.InvalidArgumentError, match=words):
         signatures[key](**inputs)
+
+
+def test_the_fast_tier_calls_each_signature_through_the_export():
+    keys = {REFUSED[case][0][0] for case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+            if not callable(REFUSED[case][0])}
+    keys |= {REFUSED[case][0]()[0] for case in THROUGH_THE_EXPORT_IN_THE_FAST_TIER
+             if callable(REFUSED[case][0])}
+    assert keys == set(SIGNATURE_BODIES)
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_hostile_inputs_are_refused_by_the_signature_bodies_before_the_network(case):
+    request, words = REFUSED[case]
+    key, inputs = request() if callable(request) else request
+    with pytest.raises(tf.errors.InvalidArgumentError, match=words):
+        SIGNATURE_BODIES[key](NetworkThatMustNotRun(), **inputs)
 
 
 # Wrong channel counts do not reach the graph: the signature's [N, H, W, 3] / [..., 1]
@@ -203,7 +241,9 @@ WRONG_SHAPE = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(WRONG_SHAPE))
+@pytest.mark.parametrize("case", [  # seconds per call: one in the fast tier, all in e2e
+    pytest.param(case, marks=() if case == "u8 grey image" else pytest.mark.e2e)
+    for case in sorted(WRONG_SHAPE)])
 def test_wrong_channels_or_ranks_are_refused_where_the_request_is_bound(case, signatures):
     key, inputs = WRONG_SHAPE[case]
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError),
@@ -355,16 +395,21 @@ def test_a_saved_model_without_its_graph_is_not_a_model(version_dir, tmp_path):
 # -- killed and failing exports (cases 2 and 4) -----------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_killed_export_leaves_no_half_version_and_the_next_export_gets_the_next(
-        killed_export, version_dir):
-    base, code, after_kill = killed_export
+        checkpoint, tmp_path):
+    base = str(tmp_path / "models" / "gi_tf")
+    code, after_kill = _kill_an_export(checkpoint, base)
     versions = [name for name in after_kill if name.isdigit()]
     assert code == -9 or versions == ["1"], (code, after_kill)  # killed, or it had finished
     for name in versions:  # a published version is complete
         assert os.path.isfile(os.path.join(base, name, "saved_model.pb"))
         assert checkpoint_problem(os.path.join(base, name, "variables", "variables")) is None
     assert all(files.is_temporary(n) for n in after_kill if not n.isdigit())  # hidden
+    generator = load_generator(checkpoint)[0]
+    version_dir = export.export_generator(generator, ModelConfig(), base)
     assert version_dir == os.path.join(base, str(len(versions) + 1))
+    assert Inpainter.load(version_dir).saved_model.signatures  # the next export loads
 
 
 def test_an_export_whose_writes_fail_says_so_and_leaves_nothing(checkpoint, tmp_path,

@@ -73,6 +73,7 @@ CASES = [
 ]
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("rate,height,width,fuse,fuse_k,ksize,softmax_scale", CASES)
 def test_matches_reference(variant, rate, height, width, fuse, fuse_k, ksize, softmax_scale):
@@ -152,6 +153,7 @@ def one_row_chunks(monkeypatch):
     monkeypatch.setattr(attention_chunked, "MIN_CHUNK_ROWS", 1)
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("fuse,fuse_k", [(True, 3), (True, 2), (True, 1), (False, 3)])
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
 def test_chunked_matches_reference(rows, fuse, fuse_k, one_row_chunks):
@@ -370,6 +372,7 @@ def test_symbolic_and_eager_shapes_agree(variant):
     assert tuple(y_none.shape) == (None, None, None, 3)
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_saved_model_with_dynamic_shapes(variant, tmp_path):
     kwargs = dict(VARIANTS[variant], rate=2)

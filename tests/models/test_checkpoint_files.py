@@ -214,6 +214,7 @@ def test_gi_export_and_gi_inpaint_say_what_is_wrong(case, run_dir, tmp_path, cap
     assert not os.path.exists(tmp_path / "out.png")
 
 
+@pytest.mark.e2e
 def test_gi_app_refuses_a_damaged_checkpoint_before_serving(run_dir, tmp_path):
     path = _truncated_prefix(run_dir, tmp_path)
     process = subprocess.run(

@@ -110,6 +110,7 @@ print("ok")
 """
 
 
+@pytest.mark.e2e
 def test_no_remapper_failure_under_onednn():
     # oneDNN is TensorFlow's default on recent x86 CPUs; forced on here. Its remapper
     # failed on Conv2D + BiasAdd + LeakyRelu with a gradient (an error line per run).

@@ -150,6 +150,7 @@ except files.FileWriteError as err:
 """
 
 
+@pytest.mark.e2e
 def test_a_failed_save_names_the_checkpoint_and_keeps_the_last_good_one(tmp_path):
     directory = str(tmp_path)
     process = subprocess.run([sys.executable, "-c", FULL_DISK_CHILD, directory],

@@ -114,7 +114,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_two_workers_on_localhost_end_with_identical_weights(tmp_path):
     workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
     model_dir = str(tmp_path / "run")
@@ -163,6 +163,7 @@ def test_devices_tensorflow_does_not_see_are_refused_naming_the_visible_ones():
     assert distribute.check_devices(["/device:CPU:0"]) == ["/cpu:0"]
 
 
+@pytest.mark.e2e
 def test_cpu_devices_are_split_before_tensorflow_starts():
     script = ("from gi_tf.training import distribute; lines = []; "
               "print(distribute.check_devices(['/cpu:0', '/cpu:1', '/cpu:2'], "

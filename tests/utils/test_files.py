@@ -340,6 +340,7 @@ print("OK")
 """
 
 
+@pytest.mark.e2e
 def test_local_paths_need_no_tensorflow_and_urls_say_they_do(tmp_path):
     """In a subprocess where ``import tensorflow`` fails (a JAX-only venv)."""
     root = tmp_path / "root"

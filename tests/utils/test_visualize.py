@@ -155,6 +155,7 @@ def test_unknown_offsets_count_as_zero():
         assert tuple(out[0, 0, 1]) == (0, 209, 255)  # max radius is 4, not 2e7
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("batch", [1, 2, 3, 5])
 def test_in_graph_matches_numpy_within_one_level(batch):
     rng = np.random.default_rng(batch)
@@ -171,6 +172,7 @@ def test_in_graph_matches_numpy_within_one_level(batch):
             assert np.mean(got == ref) > 0.95
 
 
+@pytest.mark.smoke
 def test_in_graph_under_tf_function_with_dynamic_dims():
     tf = pytest.importorskip("tensorflow")
     spec = tf.TensorSpec([None, None, None, 2], tf.int32)
