@@ -50,6 +50,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from gi_tf.inference import file_jobs
 from gi_tf.inference import mask_sources
 from gi_tf.inference.inpainter import Inpainter
+from gi_tf.inference.inpainter import resolve_saved_model
 from gi_tf.utils import files
 from gi_tf.utils import image_io
 
@@ -526,9 +527,13 @@ def build(pipeline, config):
 def run(config, beam_args=()):
     """Run the job to the end; returns the manifest's records (list of dicts).
 
+    The model is resolved here (an export base -> its highest version), so every worker
+    loads the same version.
+
     Raises:
         FileNotFoundError: no image matches ``config.images``, or the model is missing.
     """
+    config = dataclasses.replace(config, model=resolve_saved_model(config.model))
     if not FileSystems.match([config.images])[0].metadata_list:
         raise FileNotFoundError(f"no file matches --images={config.images}")
     if config.masks and not has_glob(config.masks) and not FileSystems.exists(config.masks):
