@@ -50,7 +50,8 @@ CFF_ENTITY_KEYS = {"name", "address", "city", "country", "email", "fax", "orcid"
 TEST_IMPORTS = {"pytest": "pytest", "pytest-xdist": "xdist", "gradio": "gradio",
                 "playwright": "playwright",
                 "scikit-image": "skimage", "tensorflow-serving-api": "tensorflow_serving.apis",
-                "pypatchmatch": "patchmatch.patch_match", "pyyaml": "yaml", "jax": "jax"}
+                "pypatchmatch": "patchmatch.patch_match", "pyyaml": "yaml", "jax": "jax",
+                "apache-beam": "apache_beam"}
 
 
 def _read(name):

@@ -194,7 +194,20 @@ def load_job(job, options=InpaintOptions()):
     else:
         holes, mask_notes = image_io.read_mask(job.mask, return_notes=True,
                                                max_pixels=options.max_pixels)
-    notes = [f"{job.image}: {n}" for n in notes] + [f"{job.mask}: {n}" for n in mask_notes]
+    return check_pair(job, image, notes, holes, mask_notes)
+
+
+def check_pair(job, image, image_notes, holes, mask_notes):
+    """The checks of a read image and its holes (:func:`load_job`'s, also gi-inpaint-beam's).
+
+    Returns:
+        :class:`Loaded`.
+
+    Raises:
+        ValueError: the sizes differ, or the mask covers the whole image.
+    """
+    notes = ([f"{job.image}: {n}" for n in image_notes]
+             + [f"{job.mask}: {n}" for n in mask_notes])
     if holes.shape != image.shape[:2]:
         raise ValueError(f"image {job.image} is {image.shape[1]}x{image.shape[0]} but mask "
                          f"{job.mask} is {holes.shape[1]}x{holes.shape[0]} (width x height)")

@@ -150,16 +150,22 @@ def _decode(path, kind, max_pixels=DEFAULT_MAX_PIXELS):
 
     The pixel limit is checked on the header before decoding, and again after it.
     """
-    cv2 = _cv2()
     path = os.fspath(path)
     if not files.exists(path):
         raise FileNotFoundError(f"{kind} file not found: {path}")
     if files.isdir(path):
         raise ValueError(f"{kind} path is a directory, not a file: {path}")
     try:
-        data = np.frombuffer(files.read_bytes(path), dtype=np.uint8)
+        data = files.read_bytes(path)
     except OSError as err:
         raise ValueError(f"cannot read {kind} file {path}: {err.strerror or err}") from err
+    return _decode_bytes(data, path, kind, max_pixels)
+
+
+def _decode_bytes(data, path, kind, max_pixels=DEFAULT_MAX_PIXELS):
+    """A file's bytes -> the array of :func:`_decode` (``path`` only names it in errors)."""
+    cv2 = _cv2()
+    data = np.frombuffer(data, dtype=np.uint8)
     if data.size == 0:
         raise ValueError(f"{kind} file is empty: {path}")
     if max_pixels is not None:
@@ -214,7 +220,17 @@ def read_image(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
             unsupported pixel type (the message names the path);
             :class:`ImageTooLargeError` above ``max_pixels``.
     """
-    image = _decode(path, "image", max_pixels)
+    return _image_from_decoded(_decode(path, "image", max_pixels), return_notes)
+
+
+def image_from_bytes(data, path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
+    """:func:`read_image` of a file's bytes already read (e.g. through Apache Beam's
+    filesystems); ``path`` names the file in errors. Same decoding, checks and notes."""
+    return _image_from_decoded(_decode_bytes(data, os.fspath(path), "image", max_pixels),
+                               return_notes)
+
+
+def _image_from_decoded(image, return_notes):
     notes = []
     if image.dtype == np.uint16:
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
@@ -258,7 +274,16 @@ def read_mask(path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
     Raises:
         FileNotFoundError, ValueError: as :func:`read_image`, naming the path.
     """
-    image = _decode(path, "mask", max_pixels)
+    return _mask_from_decoded(_decode(path, "mask", max_pixels), return_notes)
+
+
+def mask_from_bytes(data, path, return_notes=False, max_pixels=DEFAULT_MAX_PIXELS):
+    """:func:`read_mask` of a file's bytes already read; ``path`` names the file in errors."""
+    return _mask_from_decoded(_decode_bytes(data, os.fspath(path), "mask", max_pixels),
+                              return_notes)
+
+
+def _mask_from_decoded(image, return_notes):
     notes = []
     channels = image.shape[-1]
     if channels in (2, 4):
