@@ -8,6 +8,7 @@ activations, resizes, padding and the other element-wise ops (a few per cent at 
 """
 
 from gi_tf.models import generator as generator_lib
+from gi_tf.models import generator_spec as spec_lib
 from gi_tf.layers.conv_blocks import block_flops
 
 # Element-wise operations per score entry: two propagation passes of 3 adds each, the
@@ -48,20 +49,19 @@ def generator_flops(generator, batch, height, width):
         generator: a built :class:`gi_tf.models.InpaintGenerator`.
         batch, height, width: the input size (multiples of 8).
     """
-    inputs = (1, height, width, 5)
-    convs, _ = stack_conv_flops(generator.coarse_layers, inputs)
-    hallucination, features = stack_conv_flops(generator.hallucination_layers, inputs)
-    convs += hallucination
-    attention = 0
-    if generator.use_attention:
-        encoder, pm = stack_conv_flops(generator.attention_encoder, inputs)
-        decoder, _ = stack_conv_flops(generator.attention_decoder, pm)
-        convs += encoder + decoder
-        attention = attention_flops(1, pm[1], pm[2], pm[3],
-                                    rate=generator.contextual_attention.rate)
-        features = features[:3] + (features[3] + pm[3],)
-    merge, _ = stack_conv_flops(generator.merge_layers, features)
-    convs += merge
+    spec, use_attention = generator.spec, generator.use_attention
+    shapes = {name: (1, height, width, spec.input_channels)
+              for name in (spec_lib.INPUT, spec_lib.PASTED)}
+    convs = attention = 0
+    for name in spec.names(use_attention):
+        shape = spec.input_shape(name, shapes, use_attention)
+        flops, shapes[name] = stack_conv_flops(generator.stage_layers(name), shape)
+        convs += flops
+        if use_attention and name == spec.attention_after:
+            out = shapes[name]
+            attention = attention_flops(1, out[1], out[2], out[3],
+                                        rate=generator.contextual_attention.rate)
+            shapes["attention"] = out
     return {"convolutions": batch * convs, "attention": batch * attention,
             "total": batch * (convs + attention)}
 

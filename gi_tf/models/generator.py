@@ -14,62 +14,17 @@ import keras
 from keras import ops
 
 from gi_tf.layers.contextual_attention import ContextualAttention
-from gi_tf.layers.conv_blocks import ConvSpec as C
 from gi_tf.layers.conv_blocks import make_block
 from gi_tf.layers.resizing import resize_nearest_align_corners
+from gi_tf.models import generator_spec as spec_lib
+from gi_tf.models.generator_spec import CNUM, DEEPFILL_V1  # noqa: F401 (public names)
 
-CNUM = 32
-
-COARSE = (
-    C("conv1", CNUM, 5),
-    C("conv2_downsample", 2 * CNUM, 3, 2),
-    C("conv3", 2 * CNUM),
-    C("conv4_downsample", 4 * CNUM, 3, 2),
-    C("conv5", 4 * CNUM),
-    C("conv6", 4 * CNUM),
-    C("conv7_atrous", 4 * CNUM, dilation=2),
-    C("conv8_atrous", 4 * CNUM, dilation=4),
-    C("conv9_atrous", 4 * CNUM, dilation=8),
-    C("conv10_atrous", 4 * CNUM, dilation=16),
-    C("conv11", 4 * CNUM),
-    C("conv12", 4 * CNUM),
-    C("conv13_upsample", 2 * CNUM, upsample=True),
-    C("conv14", 2 * CNUM),
-    C("conv15_upsample", CNUM, upsample=True),
-    C("conv16", CNUM // 2),
-    C("conv17", 3, activation=None),
-)
-# The coarse mask for the attention branch is taken at conv6's resolution (1/4).
-HALLUCINATION = (
-    C("xconv1", CNUM, 5),
-    C("xconv2_downsample", CNUM, 3, 2),
-    C("xconv3", 2 * CNUM),
-    C("xconv4_downsample", 2 * CNUM, 3, 2),
-    C("xconv5", 4 * CNUM),
-    C("xconv6", 4 * CNUM),
-    C("xconv7_atrous", 4 * CNUM, dilation=2),
-    C("xconv8_atrous", 4 * CNUM, dilation=4),
-    C("xconv9_atrous", 4 * CNUM, dilation=8),
-    C("xconv10_atrous", 4 * CNUM, dilation=16),
-)
-ATTENTION_ENCODER = (
-    C("pmconv1", CNUM, 5),
-    C("pmconv2_downsample", CNUM, 3, 2),
-    C("pmconv3", 2 * CNUM),
-    C("pmconv4_downsample", 4 * CNUM, 3, 2),
-    C("pmconv5", 4 * CNUM),
-    C("pmconv6", 4 * CNUM, activation="relu"),
-)
-ATTENTION_DECODER = (C("pmconv9", 4 * CNUM), C("pmconv10", 4 * CNUM))
-MERGE_DECODER = (
-    C("allconv11", 4 * CNUM),
-    C("allconv12", 4 * CNUM),
-    C("allconv13_upsample", 2 * CNUM, upsample=True),
-    C("allconv14", 2 * CNUM),
-    C("allconv15_upsample", CNUM, upsample=True),
-    C("allconv16", CNUM // 2),
-    C("allconv17", 3, activation=None),
-)
+# The released network's stacks (public names; the table is generator_spec.DEEPFILL_V1).
+COARSE = DEEPFILL_V1.stage("coarse").layers
+HALLUCINATION = DEEPFILL_V1.stage("hallucination").layers
+ATTENTION_ENCODER = DEEPFILL_V1.stage("attention_encoder").layers
+ATTENTION_DECODER = DEEPFILL_V1.stage("attention_decoder").layers
+MERGE_DECODER = DEEPFILL_V1.stage("merge").layers
 SIZE_MULTIPLE = 8
 
 
@@ -77,12 +32,6 @@ def _run(layers, x):
     for layer in layers:
         x = layer(x)
     return x
-
-
-# Keras 3 does not give tf.train.Checkpoint the layers held in Python lists, so every
-# block is an attribute named after its TF1 scope; these tuples only fix the order.
-def _names(specs):
-    return tuple(spec.name for spec in specs)
 
 
 def _build_stack(layers, shape):
@@ -108,6 +57,9 @@ class InpaintGenerator(keras.Model):
             gradient of :class:`gi_tf.layers.conv_blocks.GenConv2D` on TensorFlow
             (default True: faster training, same values to float32 rounding; the forward
             pass is unchanged).
+        spec: :class:`gi_tf.models.generator_spec.GeneratorSpec` (or its ``to_config``
+            dict): the network's stages and wiring; None = the released DeepFill v1
+            (:data:`~gi_tf.models.generator_spec.DEEPFILL_V1`).
         **kwargs: base ``keras.Model`` arguments.
 
     Call arguments:
@@ -136,6 +88,7 @@ class InpaintGenerator(keras.Model):
         attention_implementation="batched",
         attention_chunk_elements=None,
         fast_gradients=True,
+        spec=None,
         **kwargs,
     ):
         kwargs.setdefault("name", "inpaint_net")
@@ -144,52 +97,54 @@ class InpaintGenerator(keras.Model):
         self.attention_implementation = attention_implementation
         self.attention_chunk_elements = attention_chunk_elements
         self.fast_gradients = bool(fast_gradients)
-        stacks = [COARSE, HALLUCINATION, MERGE_DECODER]
+        self.spec = spec_lib.spec_from_config(spec)
         if self.use_attention:
-            stacks += [ATTENTION_ENCODER, ATTENTION_DECODER]
+            attention = self.spec.attention
             self.contextual_attention = ContextualAttention(
-                ksize=3, stride=1, rate=2, implementation=attention_implementation,
+                ksize=attention.ksize, stride=attention.stride, rate=attention.rate,
+                implementation=attention_implementation,
                 chunk_elements=attention_chunk_elements,
                 name="contextual_attention", dtype=self.dtype_policy,
             )
-        for specs in stacks:
-            for spec in specs:
-                setattr(self, spec.name,
-                        make_block(spec, self.dtype_policy, fast_gradient=self.fast_gradients))
+        # Keras 3 does not give tf.train.Checkpoint the layers held in Python lists, so
+        # every block is an attribute named after its TF1 scope.
+        for name in self.spec.creation_order(self.use_attention):
+            for row in self.spec.stage(name).layers:
+                setattr(self, row.name,
+                        make_block(row, self.dtype_policy, fast_gradient=self.fast_gradients))
 
-    def _stack(self, specs):
-        return [getattr(self, name) for name in _names(specs)]
+    def stage_layers(self, name):
+        """The Keras layers of stage ``name`` of :attr:`spec`, in order."""
+        return [getattr(self, row.name) for row in self.spec.stage(name).layers]
 
     @property
     def coarse_layers(self):
-        return self._stack(COARSE)
+        return self.stage_layers("coarse")
 
     @property
     def hallucination_layers(self):
-        return self._stack(HALLUCINATION)
+        return self.stage_layers("hallucination")
 
     @property
     def attention_encoder(self):
-        return self._stack(ATTENTION_ENCODER)
+        return self.stage_layers("attention_encoder")
 
     @property
     def attention_decoder(self):
-        return self._stack(ATTENTION_DECODER)
+        return self.stage_layers("attention_decoder")
 
     @property
     def merge_layers(self):
-        return self._stack(MERGE_DECODER)
+        return self.stage_layers("merge")
 
     def build(self, image_shape=None, holes_shape=None):
-        inputs = (None, None, None, 5)
-        _build_stack(self.coarse_layers, inputs)
-        features = _build_stack(self.hallucination_layers, inputs)
-        if self.use_attention:
-            _build_stack(self.attention_encoder, inputs)
-            self.contextual_attention.build(features)
-            _build_stack(self.attention_decoder, features)
-            features = features[:3] + (2 * features[3],)
-        _build_stack(self.merge_layers, features)
+        spec, shapes = self.spec, {}
+        for stage in spec.used(self.use_attention):
+            shape = spec.input_shape(stage.name, shapes, self.use_attention)
+            shapes[stage.name] = _build_stack(self.stage_layers(stage.name), shape)
+            if self.use_attention and stage.name == spec.attention_after:
+                self.contextual_attention.build(shapes[stage.name])
+                shapes["attention"] = shapes[stage.name]
         self.built = True
 
     def conv_layers(self):
@@ -197,12 +152,9 @@ class InpaintGenerator(keras.Model):
 
         E.g. ``"conv13_upsample/conv13_upsample_conv"``.
         """
-        stacks = [self.coarse_layers, self.hallucination_layers, self.merge_layers]
-        if self.use_attention:
-            stacks += [self.attention_encoder, self.attention_decoder]
         table = {}
-        for stack in stacks:
-            for layer in stack:
+        for name in self.spec.creation_order(self.use_attention):
+            for layer in self.stage_layers(name):
                 if hasattr(layer, "conv"):
                     table[f"{layer.name}/{layer.conv.name}"] = layer.conv
                 else:
@@ -210,35 +162,42 @@ class InpaintGenerator(keras.Model):
         return table
 
     def call(self, image, holes, training=None):
+        spec = self.spec
         holes = ops.cast(holes, self.compute_dtype)
         image = ops.cast(image, self.compute_dtype)
-        incomplete = image * (1.0 - holes)
-        ones = ops.ones_like(holes)
-        coarse_in = ops.concatenate([incomplete, ones, ones * holes], axis=-1)
-
-        x = _run(self.coarse_layers[:6], coarse_in)  # conv1..conv6, 1/4 resolution
-        feature_shape = ops.shape(x)
-        holes_small = resize_nearest_align_corners(holes, feature_shape[1], feature_shape[2])
-        x = _run(self.coarse_layers[6:], x)
-        coarse = ops.clip(x, -1.0, 1.0)
-
-        pasted = coarse * holes + incomplete * (1.0 - holes)
-        refine_in = ops.concatenate([pasted, ones, ones * holes], axis=-1)
-        x = _run(self.hallucination_layers, refine_in)
-        if self.use_attention:
-            pm = _run(self.attention_encoder, refine_in)
-            pm, offsets = self.contextual_attention(pm, pm, holes_small)
-            pm = _run(self.attention_decoder, pm)
-            x = ops.concatenate([x, pm], axis=-1)
-        else:
+        known = spec_lib.incomplete(image, holes)
+        values = {spec_lib.INPUT: spec_lib.stage_input(spec, known, holes, ops)}
+        offsets = None
+        for stage in spec.used(self.use_attention):
+            sources = spec.sources(stage.name, self.use_attention)
+            if spec_lib.PASTED in sources and spec_lib.PASTED not in values:
+                pasted = spec_lib.paste(values[spec.paste], known, holes)
+                values[spec_lib.PASTED] = spec_lib.stage_input(spec, pasted, holes, ops)
+            x = values[sources[0]] if len(sources) == 1 else ops.concatenate(
+                [values[s] for s in sources], axis=-1)
+            x = _run(self.stage_layers(stage.name), x)
+            if stage.name in (spec.paste, spec.output):
+                x = ops.clip(x, -1.0, 1.0)
+            values[stage.name] = x
+            if self.use_attention and stage.name == spec.attention_after:
+                shape = ops.shape(x)
+                holes_small = resize_nearest_align_corners(holes, shape[1], shape[2])
+                values["attention"], offsets = self.contextual_attention(x, x, holes_small)
+        if offsets is None:
             shape = ops.shape(image)
-            offsets = ops.zeros((shape[0], shape[1] // 8, shape[2] // 8, 2), "int32")
-        refined = ops.clip(_run(self.merge_layers, x), -1.0, 1.0)
-        return coarse, refined, offsets
+            cell = self.attention_cell
+            offsets = ops.zeros((shape[0], shape[1] // cell, shape[2] // cell, 2), "int32")
+        return values[spec.paste], values[spec.output], offsets
+
+    @property
+    def attention_cell(self):
+        """Image pixels per attention-grid cell (8 for DeepFill v1): the offsets' grid."""
+        return self.spec.output_scale(self.spec.attention_after) * self.spec.attention.rate
 
     def compute_output_shape(self, image_shape, holes_shape=None):
         n, h, w, _ = image_shape
-        small = [None if d is None else d // 8 for d in (h, w)]
+        cell = self.attention_cell
+        small = [None if d is None else d // cell for d in (h, w)]
         return (n, h, w, 3), (n, h, w, 3), (n, small[0], small[1], 2)
 
     def compute_output_spec(self, image, holes=None, training=None):
@@ -258,6 +217,7 @@ class InpaintGenerator(keras.Model):
                 "attention_implementation": self.attention_implementation,
                 "attention_chunk_elements": self.attention_chunk_elements,
                 "fast_gradients": self.fast_gradients,
+                "spec": self.spec.to_config(),
             }
         )
         return config
@@ -269,7 +229,7 @@ class InpaintGenerator(keras.Model):
 
 def build_generator(
     use_attention=True, attention_implementation="batched", attention_chunk_elements=None,
-    dtype=None, fast_gradients=True,
+    dtype=None, fast_gradients=True, spec=None,
 ):
     """A built :class:`InpaintGenerator` (weights created, ready to restore or train)."""
     generator = InpaintGenerator(
@@ -278,6 +238,7 @@ def build_generator(
         attention_chunk_elements=attention_chunk_elements,
         fast_gradients=fast_gradients,
         dtype=dtype,
+        spec=spec,
     )
     generator.build((None, None, None, 3), (None, None, None, 1))
     return generator

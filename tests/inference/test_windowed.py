@@ -431,3 +431,66 @@ def test_window_on_needs_a_float32_inpaint_generator():
     with pytest.raises(ValueError, match="window='on'"):
         run.run_network(lambda image, holes, training=False: None, tf.zeros((1, 8, 8, 3)),
                         tf.zeros((1, 8, 8, 1)), "on")
+
+
+# -- a variant network: the windowed path and the cost model follow its table -----------------
+
+
+def _independent_conv_flops(spec, height, width, use_attention=True):
+    """``(nominal, computed)`` conv FLOPs of every stage of ``spec`` on the whole image,
+    counted here from the table's rows alone: channels chained from row to row (5 at the
+    network input, the merge's sources added), sizes from the strides and x2 upsamplings;
+    ``computed`` counts an upsampling row at 4/9 (its phase convolution)."""
+    outputs = {}
+    nominal, computed = {}, {}
+    for stage in spec.stages:
+        if stage.attention and not use_attention:
+            continue
+        source = stage.sources[0]
+        if source in ("incomplete", "pasted"):
+            h, w, c = height, width, 5
+        elif source == "attention":
+            h, w, c = outputs["attention_encoder"]
+        else:
+            h, w = outputs[source][:2]
+            c = sum(outputs[s][2] for s in stage.sources if s in outputs)
+        total = fraction = 0.0
+        for row in stage.layers:
+            up = 2 if row.upsample else 1
+            h, w = h * up // row.stride, w * up // row.stride
+            f = 2.0 * row.kernel**2 * c * row.filters * h * w
+            total += f
+            fraction += f * (4.0 / 9.0 if row.upsample else 1.0)
+            c = row.filters
+        outputs[stage.name] = (h, w, c)
+        nominal[stage.name], computed[stage.name] = total, fraction
+    return nominal, computed
+
+
+def test_a_variant_network_runs_windowed_and_costs_follow_its_table():
+    import keras
+
+    from tests.models.test_generator_spec import variant_spec
+
+    keras.utils.set_random_seed(4)
+    spec = variant_spec()
+    generator = build_generator(spec=spec)
+    # No edit anywhere but the table: the windowed path equals the whole generator.
+    assert_windowed_equals_full(generator, 48, 512, [(8, 24, 20, 40), (20, 40, 450, 500)],
+                                windows=2)
+    # The plan's FLOPs: one window covering the whole 64x96 image computes every stack
+    # but the attention encoder on the whole image (nominal convolutions); the whole-image
+    # cost counts the phase convolutions at 4/9, plus the attention.
+    height, width = 64, 96
+    plan = make_plan(generator, np.ones((height, width), bool))
+    nominal, computed = _independent_conv_flops(spec, height, width)
+    window = sum(v for k, v in nominal.items() if k != "attention_encoder")
+    np.testing.assert_allclose(float(plan.windows.flops[0]), window, rtol=1e-6)
+    length = (height // 8) * (width // 8)
+    attention = length * length * (2 * 9 * 128 + 2 * 16 * 128 + 13)
+    np.testing.assert_allclose(float(plan.full_flops), sum(computed.values()) + attention,
+                               rtol=1e-4)
+    # The geometry too: the extra dilated conv widens the coarse network's receptive field.
+    fields = geometry.generator_receptive_fields(spec)
+    default = geometry.generator_receptive_fields()
+    assert fields["coarse"]["before"] == default["coarse"]["before"] + 2 * 4

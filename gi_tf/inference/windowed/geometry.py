@@ -12,12 +12,13 @@ resolution they belong to.
 """
 
 import dataclasses
+import functools
 import math
 
 import tensorflow as tf
 
 from gi_tf.layers import attention_patches as patches_lib
-from gi_tf.models import generator as generator_lib
+from gi_tf.models import generator_spec as spec_lib
 
 
 def _is_tensor(x):
@@ -72,15 +73,15 @@ def stack_ops(specs):
                  for s in specs)
 
 
-# The generator's stacks in computation order.
-STACKS = {
-    "coarse": generator_lib.COARSE,
-    "hallucination": generator_lib.HALLUCINATION,
-    "attention_encoder": generator_lib.ATTENTION_ENCODER,
-    "attention_decoder": generator_lib.ATTENTION_DECODER,
-    "merge": generator_lib.MERGE_DECODER,
-}
-OPS = {name: stack_ops(specs) for name, specs in STACKS.items()}
+@functools.lru_cache(maxsize=None)
+def spec_ops(spec):
+    """``{stage name: its stack_ops}`` of a :class:`~gi_tf.models.generator_spec.GeneratorSpec`."""
+    return {stage.name: stack_ops(stage.layers) for stage in spec.stages}
+
+
+# The released generator's stacks in computation order.
+STACKS = {stage.name: stage.layers for stage in spec_lib.DEEPFILL_V1.stages}
+OPS = spec_ops(spec_lib.DEEPFILL_V1)
 
 
 def _times(x, k):
@@ -197,9 +198,9 @@ def receptive_field(ops, size=4096):
     return {"scale": scale, "before": before, "after": after, "width": width}
 
 
-def generator_receptive_fields():
-    """:func:`receptive_field` of each of the generator's stacks (:data:`STACKS`)."""
-    return {name: receptive_field(ops) for name, ops in OPS.items()}
+def generator_receptive_fields(spec=spec_lib.DEEPFILL_V1):
+    """:func:`receptive_field` of each of the generator's stacks."""
+    return {name: receptive_field(ops) for name, ops in spec_ops(spec).items()}
 
 
 def fold_cells(lo, hi, rate, cells):
@@ -241,22 +242,69 @@ class Window:
                      for a, b in zip(self.coarse_in, self.refine_in))
 
 
-def window(size, hole, use_attention=True, rate=2):
-    """The :class:`Window` of the hole rectangle ``hole`` in an image of ``size`` (H, W)."""
-    quarter = tuple(n // 4 for n in size)
-    merge_in = stack_input_rect(OPS["merge"], quarter, hole)
-    refine_in = stack_input_rect(OPS["hallucination"], size, merge_in)
-    coarse_in = stack_input_rect(OPS["coarse"], size, hole)
-    if not use_attention:
-        return Window(hole, coarse_in, merge_in, refine_in)
-    attention_out = stack_input_rect(OPS["attention_decoder"], quarter, merge_in)
-    cells = tuple(fold_cells(lo, hi, rate, n // rate)
-                  for (lo, hi), n in zip(attention_out, quarter))
-    return Window(hole, coarse_in, merge_in, refine_in, attention_out, cells)
+def _scaled(size, scale):
+    return size if scale == 1 else size // scale
 
 
-def footprint_reach(use_attention=True, rate=2, size=4096):
+def window_passes(spec, size, lo, hi, use_attention=True):
+    """The backward passes of one window through the generator, from its hole ``[lo, hi)``.
+
+    Written once for one axis with Python ints and for every window at once with tensors
+    (``size`` int32 ``[2]``, ``lo``/``hi`` int32 ``[K, 2]``). Breadth-first from the hole:
+    the stages whose output is the hole's (the pasted stage: only its hole pixels are used;
+    the last stage), then the stages they read, at the range their reader's input needs.
+    The attention's source runs on the whole image (in strips), so it has no pass.
+
+    Returns:
+        ``(passes, wanted)``: ``{stage: (ranges, params)}`` (:func:`stack_pass`) in the
+        order derived, and ``{stage or "attention": output range}``.
+    """
+    ops = spec_ops(spec)
+    stages = set(spec.names(use_attention))
+    wanted = {spec.paste: (lo, hi), spec.output: (lo, hi)}
+    queue, passes = [spec.paste, spec.output], {}
+    while queue:
+        name = queue.pop(0)
+        if name in passes or name == spec.attention_after:
+            continue
+        passes[name] = stack_pass(ops[name], _scaled(size, spec.scale(name)), *wanted[name])
+        for source in spec.sources(name, use_attention):
+            if source in stages or source == "attention":
+                wanted.setdefault(source, passes[name][0][0])
+                if source in stages:
+                    queue.append(source)
+    return passes, wanted
+
+
+def window_ranges(spec, size, lo, hi, use_attention=True):
+    """The :class:`Window` fields along one axis (or all windows, tensors) as ``(lo, hi)``
+    pairs, with the :func:`window_passes` they come from: ``(fields, passes)``."""
+    passes, wanted = window_passes(spec, size, lo, hi, use_attention)
+    refine = next(s.name for s in spec.used(use_attention)
+                  if spec_lib.PASTED in s.sources and not s.attention)
+    fields = {"hole": (lo, hi), "coarse_in": passes[spec.paste][0][0],
+              "merge_in": passes[spec.output][0][0], "refine_in": passes[refine][0][0]}
+    if use_attention:
+        rate = spec.attention.rate
+        grid = _scaled(size, spec.output_scale(spec.attention_after) * rate)
+        fields["attention_out"] = wanted["attention"]
+        fields["cells"] = fold_cells(*wanted["attention"], rate, grid)
+    return fields, passes
+
+
+def window(size, hole, use_attention=True, rate=2, spec=spec_lib.DEEPFILL_V1):
+    """The :class:`Window` of the hole rectangle ``hole`` in an image of ``size`` (H, W).
+
+    ``rate``: the attention's (must be ``spec``'s; kept for the callers that pass it).
+    """
+    if rate != spec.attention.rate:
+        raise ValueError(f"rate {rate} is not the spec's attention rate {spec.attention.rate}")
+    axes = [window_ranges(spec, n, lo, hi, use_attention)[0] for n, (lo, hi) in zip(size, hole)]
+    return Window(**{field: tuple(axis[field] for axis in axes) for field in axes[0]})
+
+
+def footprint_reach(use_attention=True, rate=2, size=4096, spec=spec_lib.DEEPFILL_V1):
     """How far (px) a window's footprint reaches beyond its hole rectangle, far from borders."""
     centre = (size // 2, size // 2 + 8)
-    w = window((size, size), (centre, centre), use_attention, rate)
+    w = window((size, size), (centre, centre), use_attention, rate, spec)
     return max(max(centre[0] - a, b - centre[1]) for a, b in w.footprint)

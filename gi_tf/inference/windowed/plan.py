@@ -26,6 +26,7 @@ import tensorflow as tf
 from gi_tf.inference.windowed import attention as attention_lib
 from gi_tf.inference.windowed import geometry
 from gi_tf.layers.conv_blocks import work_fraction
+from gi_tf.models import generator_spec as spec_lib
 
 # Auto mode runs the windowed path when its analytic cost is below this share of the full
 # computation's: the windowed path runs more, smaller operations, measured at 1.7-3.1x its
@@ -79,6 +80,17 @@ windows' convolution FLOPs (multiply-add = 2).
 """
 
 
+def _pass_tensors(generator, name, ranges, params):
+    """``(params [K, layers, 2, 4], flops [K])`` of one stack's :func:`geometry.stack_pass`."""
+    params = tf.stack([tf.stack(p, -1) for p in params], 1)  # [K, layers, 2 axes, 4]
+    flops = 0.0
+    for layer, (out_lo, out_hi) in zip(generator.stage_layers(name), ranges[1:]):
+        k = getattr(layer, "conv", layer).kernel.shape
+        extent = tf.cast(out_hi - out_lo, tf.float32)
+        flops += 2.0 * k[0] * k[1] * k[2] * k[3] * extent[:, 0] * extent[:, 1]
+    return params, flops
+
+
 def stack_pass(generator, name, size, lo, hi):
     """One stack computing ``[lo, hi)`` (int32 ``[K, 2]``) on inputs of ``size`` ``[2]``.
 
@@ -86,41 +98,26 @@ def stack_pass(generator, name, size, lo, hi):
     derived once and give the window's input rectangle, every layer's parameters and the
     FLOPs.
     """
-    ops = geometry.OPS[name]
-    ranges, params = geometry.stack_pass(ops, size, lo, hi)
-    params = tf.stack([tf.stack(p, -1) for p in params], 1)  # [K, layers, 2 axes, 4]
-    flops = 0.0
-    for layer, (out_lo, out_hi) in zip(_layers(generator, name), ranges[1:]):
-        k = getattr(layer, "conv", layer).kernel.shape
-        extent = tf.cast(out_hi - out_lo, tf.float32)
-        flops += 2.0 * k[0] * k[1] * k[2] * k[3] * extent[:, 0] * extent[:, 1]
+    ranges, params = geometry.stack_pass(geometry.spec_ops(generator.spec)[name], size, lo, hi)
+    params, flops = _pass_tensors(generator, name, ranges, params)
     return ranges[0][0], ranges[0][1], params, flops
 
 
 def window_table(generator, size, lo, hi):
     """The :class:`Windows` of hole rectangles ``[lo, hi)`` (int32 ``[K, 2]``) in an image
-    of ``size`` (int32 ``[2]``, multiples of 8)."""
-    quarter = size // 4
-    params = {}
-    coarse_lo, coarse_hi, params["coarse"], flops = stack_pass(generator, "coarse", size,
-                                                                lo, hi)
-    merge_lo, merge_hi, params["merge"], f = stack_pass(generator, "merge", quarter, lo, hi)
-    flops += f
-    refine_lo, refine_hi, params["hallucination"], f = stack_pass(
-        generator, "hallucination", size, merge_lo, merge_hi)
-    flops += f
+    of ``size`` (int32 ``[2]``, multiples of 8): :func:`geometry.window_ranges` on every
+    window at once."""
+    fields, passes = geometry.window_ranges(generator.spec, size, lo, hi,
+                                            generator.use_attention)
+    params, flops = {}, 0.0
+    for name, (ranges, layer_params) in passes.items():
+        params[name], f = _pass_tensors(generator, name, ranges, layer_params)
+        flops += f
     rect = lambda a, b: tf.stack([a, b], -1)  # noqa: E731
     empty = tf.zeros_like(rect(lo, hi))
-    attention_out = cells = empty
-    if generator.use_attention:
-        rate = generator.contextual_attention.rate
-        out_lo, out_hi, params["attention_decoder"], f = stack_pass(
-            generator, "attention_decoder", quarter, merge_lo, merge_hi)
-        flops += f
-        attention_out = rect(out_lo, out_hi)
-        cells = rect(*geometry.fold_cells(out_lo, out_hi, rate, quarter // rate))
-    return Windows(rect(lo, hi), rect(coarse_lo, coarse_hi), rect(merge_lo, merge_hi),
-                   rect(refine_lo, refine_hi), attention_out, cells, params, flops)
+    rects = {field: rect(*fields[field]) if field in fields else empty
+             for field in Windows._fields[:6]}
+    return Windows(**rects, params=params, flops=flops)
 
 
 def window_rects(holes, reach, max_components=MAX_COMPONENTS):
@@ -190,12 +187,6 @@ def component_labels(mask):
     return labels
 
 
-def _layers(generator, name):
-    return getattr(generator, {"coarse": "coarse_layers", "hallucination": "hallucination_layers",
-                               "merge": "merge_layers", "attention_encoder": "attention_encoder",
-                               "attention_decoder": "attention_decoder"}[name])
-
-
 def attention_flops(attention, channels, score_rows, foreground, length, valid):
     """FLOPs of matching ``score_rows`` rows against ``length`` patches and pasting."""
     score = 2.0 * attention.ksize**2 * channels
@@ -205,19 +196,17 @@ def attention_flops(attention, channels, score_rows, foreground, length, valid):
 
 
 def _attention_channels(generator):
-    return getattr(generator.attention_encoder[-1], "conv", generator.attention_encoder[-1]).filters
+    return generator.spec.channels(generator.spec.attention_after)
 
 
 def _flops_per_pixel(generator):
     """Convolution FLOPs per input pixel of the whole-image computation (static)."""
     size = 1024
     total = 0.0
-    stacks = [("coarse", 1), ("hallucination", 1), ("merge", 4)]
-    if generator.use_attention:
-        stacks += [("attention_encoder", 1), ("attention_decoder", 4)]
-    for name, scale in stacks:
-        sizes = geometry.stack_sizes(geometry.OPS[name], size // scale)
-        for layer, out in zip(_layers(generator, name), sizes[1:]):
+    spec, ops = generator.spec, geometry.spec_ops(generator.spec)
+    for name in spec.creation_order(generator.use_attention):
+        sizes = geometry.stack_sizes(ops[name], size // spec.scale(name))
+        for layer, out in zip(generator.stage_layers(name), sizes[1:]):
             k = getattr(layer, "conv", layer).kernel.shape
             total += 2.0 * k[0] * k[1] * k[2] * k[3] * out * out * work_fraction(layer)
     return total / size**2
@@ -230,7 +219,8 @@ def full_cost(generator, size, chunk_elements=None):
     memory = (CONV_BYTES_PER_PIXEL + IMAGE_BYTES_PER_PIXEL) * pixels
     if generator.use_attention:
         attention = generator.contextual_attention
-        grid = size // (4 * attention.rate)
+        spec = generator.spec
+        grid = size // (spec.output_scale(spec.attention_after) * attention.rate)
         length = tf.cast(grid[0] * grid[1], tf.float32)
         flops += attention_flops(attention, _attention_channels(generator), length, length,
                                  length, length)
@@ -253,11 +243,11 @@ def make_plan(generator, holes, chunk_elements=None, block_elements=None):
         chunk_elements: the whole-image attention's chunk bound (for its memory).
         block_elements: the windowed attention's band bound (for its memory).
     """
-    use_attention = generator.use_attention
-    rate = generator.contextual_attention.rate if use_attention else 2
-    reach = geometry.footprint_reach(use_attention, rate)
+    use_attention, spec = generator.use_attention, generator.spec
+    rate = spec.attention.rate
+    reach = geometry.footprint_reach(use_attention, rate, spec=spec)
     size = tf.shape(holes)
-    quarter = size // 4
+    feature_scale = spec.output_scale(spec.attention_after)  # the attention's resolution
     rects = window_rects(holes, reach)
     windows = window_table(generator, size, rects[:, 0::2], rects[:, 1::2])
     full_flops, full_bytes = full_cost(generator, size, chunk_elements)
@@ -271,7 +261,7 @@ def make_plan(generator, holes, chunk_elements=None, block_elements=None):
     positions = tf.zeros((0,), tf.int32)
     if use_attention:
         attention = generator.contextual_attention
-        grid = quarter // rate
+        grid = size // feature_scale // rate
         length = grid[0] * grid[1]
         cells = windows.cells
         i = tf.range(grid[0])[None, :, None]
@@ -288,18 +278,28 @@ def make_plan(generator, holes, chunk_elements=None, block_elements=None):
             lambda: 0)
         channels = _attention_channels(generator)
         encoder = sum(_flops_per_layer(layer) / scale**2 for layer, scale in zip(
-            generator.attention_encoder, (1, 2, 2, 4, 4, 4)))
+            generator.stage_layers(spec.attention_after), _layer_scales(spec, spec.attention_after)))
         windowed_flops += (encoder * pixels
                            + attention_flops(attention, channels, score_rows, n, length, length))
         # The encoder's features (1/4 resolution) and one strip of its first layer.
-        strip = tf.minimum(pixels, STRIP_BYTES / (4.0 * 32))
+        strip = tf.minimum(pixels, STRIP_BYTES / (4.0 * spec.stage(spec.attention_after)
+                                                  .layers[0].filters))
         block = float(block_elements or attention_lib.DEFAULT_BLOCK_ELEMENTS)
         band = tf.minimum(block, tf.cast((score_rows + 1) * length, tf.float32))
-        windowed_bytes += (4.0 * channels * pixels / 16 + ENCODER_BYTES_PER_PIXEL * strip
+        windowed_bytes += (4.0 * channels * pixels / feature_scale**2 + ENCODER_BYTES_PER_PIXEL * strip
                            + 4.0 * attention_lib.BAND_BUFFERS * band)
     windowed_bytes = tf.where(tf.shape(rects)[0] > 0, windowed_bytes,
                               IMAGE_BYTES_PER_PIXEL * pixels)
     return Plan(windows, positions, windowed_flops, full_flops, windowed_bytes, full_bytes)
+
+
+def _layer_scales(spec, name):
+    """Input pixels per output pixel of every layer of stage ``name``."""
+    scales, scale = [], spec.scale(name)
+    for row in spec.stage(name).layers:
+        scale = scale * row.stride // (2 if row.upsample else 1)
+        scales.append(scale)
+    return scales
 
 
 def _flops_per_layer(layer):

@@ -14,6 +14,7 @@ sample, the plan decides between :func:`refine` and the whole generator, the est
 memory of the chosen path is checked against the request bound, then the network runs.
 """
 
+import types
 import weakref
 
 import tensorflow as tf
@@ -23,6 +24,7 @@ from gi_tf.inference.windowed import geometry
 from gi_tf.inference.windowed import plan as plan_lib
 from gi_tf.layers import attention_patches as patches_lib
 from gi_tf.layers.resizing import align_corners_indices
+from gi_tf.models import generator_spec as spec_lib
 from gi_tf.models.generator import InpaintGenerator
 
 WINDOW_CODES = {"auto": 0, "on": 1, "off": 2}
@@ -83,24 +85,24 @@ def _put(buffer, rect, values):
     return tf.tensor_scatter_nd_update(buffer, tf.stack([rows, cols], -1), values)
 
 
+# The two ops generator_spec.stage_input needs, in TensorFlow.
+_TF = types.SimpleNamespace(ones_like=tf.ones_like,
+                            concatenate=lambda values, axis: tf.concat(values, axis))
+
+
 class _Inputs:
-    """The generator's inputs of one sample, cut out rectangle by rectangle."""
+    """The generator's network inputs of one sample, cut out rectangle by rectangle."""
 
-    def __init__(self, image, holes, coarse):
-        self.image, self.holes, self.coarse = image, holes, coarse
+    def __init__(self, spec, image, holes, coarse):
+        self.spec, self.image, self.holes, self.coarse = spec, image, holes, coarse
 
-    def coarse_input(self, rect):
+    def network_input(self, source, rect):
+        """The input of a stage reading ``source`` (``INPUT`` or ``PASTED``) on ``rect``."""
         holes = _cut(self.holes, rect)
-        incomplete = _cut(self.image, rect) * (1.0 - holes)
-        ones = tf.ones_like(holes)
-        return tf.concat([incomplete, ones, ones * holes], -1)[None]
-
-    def refine_input(self, rect):
-        holes = _cut(self.holes, rect)
-        incomplete = _cut(self.image, rect) * (1.0 - holes)
-        pasted = _cut(self.coarse, rect) * holes + incomplete * (1.0 - holes)
-        ones = tf.ones_like(holes)
-        return tf.concat([pasted, ones, ones * holes], -1)[None]
+        known = spec_lib.incomplete(_cut(self.image, rect), holes)
+        if source == spec_lib.PASTED:
+            known = spec_lib.paste(_cut(self.coarse, rect), known, holes)
+        return spec_lib.stage_input(self.spec, known, holes, _TF)[None]
 
 
 def _rect(rect):
@@ -118,22 +120,27 @@ def _for_each_window(windows, body, buffer):
 
 
 def _encoder_features(generator, inputs, size):
-    """``pmconv1..pmconv6`` over the whole image, in row strips: float32 [H/4, W/4, C]."""
-    layers, ops = generator.attention_encoder, geometry.OPS["attention_encoder"]
-    quarter = (size[0] // 4, size[1] // 4)
+    """The attention's source stage (``pmconv1..pmconv6``) over the whole image, in row
+    strips: float32 [H/4, W/4, C]."""
+    spec = generator.spec
+    name = spec.attention_after
+    layers, ops = generator.stage_layers(name), geometry.spec_ops(spec)[name]
+    scale = spec.output_scale(name)
+    quarter = (size[0] // scale, size[1] // scale)
     first = _conv_of(layers[0]).filters
     strip = tf.maximum(8, plan_lib.STRIP_BYTES // (16 * size[1] * first))
     r0 = tf.range(0, quarter[0], strip)
     zero = tf.zeros_like(r0)
     lo = tf.stack([r0, zero], -1)
     hi = tf.stack([tf.minimum(r0 + strip, quarter[0]), zero + quarter[1]], -1)
-    have_lo, have_hi, params, _ = plan_lib.stack_pass(generator, "attention_encoder",
-                                                      tf.stack(size), lo, hi)
+    have_lo, have_hi, params, _ = plan_lib.stack_pass(generator, name, tf.stack(size), lo, hi)
     have = tf.stack([have_lo, have_hi], -1)
     parts = tf.TensorArray(tf.float32, size=tf.shape(r0)[0], infer_shape=False)
 
     def step(i, parts):
-        x = run_stack(layers, ops, inputs.refine_input(_rect(have[i])), params[i])
+        x = run_stack(layers, ops,
+                      inputs.network_input(spec.stage(name).sources[0], _rect(have[i])),
+                      params[i])
         return i + 1, parts.write(i, x[0])
 
     _, parts = tf.while_loop(lambda i, _: i < tf.shape(r0)[0], step, (0, parts),
@@ -160,26 +167,32 @@ def refine(generator, image, holes, plan, block_elements=None):
     """
     shape = tf.shape(image)
     size = (shape[0], shape[1])
-    quarter = (size[0] // 4, size[1] // 4)
+    spec = generator.spec
+    ops = geometry.spec_ops(spec)
     windows = plan.windows
 
+    def stack(name, x, k):
+        return run_stack(generator.stage_layers(name), ops[name], x, windows.params[name][k])
+
     def coarse_window(k, coarse):
-        inputs = _Inputs(image, holes, coarse)
-        x = run_stack(generator.coarse_layers, geometry.OPS["coarse"],
-                      inputs.coarse_input(_rect(windows.coarse_in[k])),
-                      windows.params["coarse"][k])
+        inputs = _Inputs(spec, image, holes, coarse)
+        source = spec.stage(spec.paste).sources[0]
+        x = stack(spec.paste, inputs.network_input(source, _rect(windows.coarse_in[k])), k)
         return _put(coarse, _rect(windows.hole[k]), tf.clip_by_value(x[0], -1.0, 1.0))
 
     coarse = _for_each_window(windows, coarse_window, tf.zeros_like(image))
-    inputs = _Inputs(image, holes, coarse)
-    offsets = tf.zeros((size[0] // 8, size[1] // 8, 2), tf.int32)
+    inputs = _Inputs(spec, image, holes, coarse)
+    cell = generator.attention_cell
+    offsets = tf.zeros((size[0] // cell, size[1] // cell, 2), tf.int32)
     pasted = None
     if generator.use_attention:
         attention = generator.contextual_attention
         rate = attention.rate
+        scale = spec.output_scale(spec.attention_after)
+        quarter = (size[0] // scale, size[1] // scale)
         grid = (quarter[0] // rate, quarter[1] // rate)
         n = tf.shape(plan.positions)[0]
-        channels = _conv_of(generator.attention_encoder[-1]).filters
+        channels = spec.channels(spec.attention_after)
         patch = (2 * rate) ** 2 * channels
 
         def attend():
@@ -201,25 +214,29 @@ def refine(generator, image, holes, plan, block_elements=None):
         offsets = tf.tensor_scatter_nd_update(
             offsets, tf.stack([i, j], -1), tf.stack([best // grid[1] - i, best % grid[1] - j], -1))
 
+    def attention_window(k):
+        """The attention's output on the window's ``attention_out`` rectangle."""
+        (i0, i1), (j0, j1) = _rect(windows.cells[k])
+        out = windows.attention_out[k]
+        cell_ids = tf.reshape(tf.range(i0, i1)[:, None] * grid[1] + tf.range(j0, j1), [-1])
+        grid_rows = tf.gather(pasted, tf.searchsorted(plan.positions, cell_ids,
+                                                      out_type=tf.int32))
+        y = patches_lib.fold_patches(grid_rows[None], (i1 - i0) * rate, (j1 - j0) * rate,
+                                     channels, rate) / 4.0
+        return y[:, out[0, 0] - i0 * rate:out[0, 1] - i0 * rate,
+                 out[1, 0] - j0 * rate:out[1, 1] - j0 * rate]
+
     def refine_window(k, refined):
-        x = run_stack(generator.hallucination_layers, geometry.OPS["hallucination"],
-                      inputs.refine_input(_rect(windows.refine_in[k])),
-                      windows.params["hallucination"][k])
-        if pasted is not None:
-            (i0, i1), (j0, j1) = _rect(windows.cells[k])
-            out = windows.attention_out[k]
-            cell_ids = tf.reshape(tf.range(i0, i1)[:, None] * grid[1] + tf.range(j0, j1), [-1])
-            grid_rows = tf.gather(pasted, tf.searchsorted(plan.positions, cell_ids,
-                                                          out_type=tf.int32))
-            y = patches_lib.fold_patches(grid_rows[None], (i1 - i0) * rate, (j1 - j0) * rate,
-                                         channels, rate) / 4.0
-            y = y[:, out[0, 0] - i0 * rate:out[0, 1] - i0 * rate,
-                  out[1, 0] - j0 * rate:out[1, 1] - j0 * rate]
-            pm = run_stack(generator.attention_decoder, geometry.OPS["attention_decoder"], y,
-                           windows.params["attention_decoder"][k])
-            x = tf.concat([x, pm], axis=-1)
-        out = run_stack(generator.merge_layers, geometry.OPS["merge"], x,
-                        windows.params["merge"][k])
+        feeds = []
+        for name in spec.sources(spec.output, generator.use_attention):
+            source = spec.stage(name).sources[0]
+            if source == "attention":
+                x = attention_window(k)
+            else:
+                x = inputs.network_input(source, _rect(windows.refine_in[k]))
+            feeds.append(stack(name, x, k))
+        x = feeds[0] if len(feeds) == 1 else tf.concat(feeds, axis=-1)
+        out = stack(spec.output, x, k)
         return _put(refined, _rect(windows.hole[k]), tf.clip_by_value(out[0], -1.0, 1.0))
 
     refined = _for_each_window(windows, refine_window, tf.zeros_like(image))
