@@ -20,22 +20,37 @@ Every console script goes through :func:`gi_tf.cli.runner.run_app`, which calls
   (:func:`usage_error`), ``gi-train: error: <reason>`` for the others (each CLI's
   ``main``); never the full ``--help``.
 
-What is *not* quieted, because it cannot be done cleanly (the lines are harmless):
+* **TensorFlow's start-up lines** are hidden when nobody asked for them: the GPU-enabled
+  wheel writes, while its libraries load and before absl's C++ logging is initialised
+  (so ``TF_CPP_MIN_LOG_LEVEL`` does not reach them), ``WARNING: All log messages before
+  absl::InitializeLog() ...``, ``oneDNN custom operations are on ...`` and ``Could not
+  find cuda drivers ...`` (each twice, one per TensorFlow library), then, on a machine
+  without an NVIDIA driver, ``E0000 ... failed call to cuInit`` at the first device
+  query. :func:`setup` installs an import hook: the first ``import tensorflow`` (and one
+  ``tf.config.list_physical_devices()``, where the cuInit probe runs; it fixes no
+  setting) runs with the process's stderr (file descriptor 2) read through a filter
+  that drops exactly those lines (:data:`STARTUP_LINES`; the cuInit line only after the
+  "no cuda drivers" line said there is no driver) and passes every other line on as it
+  comes. ``TF_CPP_MIN_LOG_LEVEL=0`` set by the user turns the hook off: every line shows.
 
-* ``cudart_stub.cc ... Could not find cuda drivers on your machine, GPU will not be
-  used.`` (once or twice): TensorFlow's GPU-enabled wheel probes for the CUDA runtime
-  when its libraries load, through absl's C++ logging before it is initialised; no
-  setting made from Python reaches it (``TF_CPP_MIN_LOG_LEVEL=3`` does not either).
-* ``cuda_platform.cc ... failed call to cuInit``: the same probe, at *error* level on a
-  machine without an NVIDIA driver; only ``TF_CPP_MIN_LOG_LEVEL=3`` hides it, and that
-  would hide TensorFlow's real errors too. Set it yourself on a CPU-only machine if the
-  line bothers you.
+What is *not* quieted, because it cannot be done cleanly:
+
+* TensorFlow's C++ warnings and errors printed while a program runs, for example
+  ``local_rendezvous.cc ... Local rendezvous is aborting with status: INVALID_ARGUMENT``
+  before the tool's own one-line error when a SavedModel refuses a request in its graph:
+  they come from the runtime at any moment, and only ``TF_CPP_MIN_LOG_LEVEL=2`` hides
+  them, which would hide TensorFlow's real warnings too. Set it yourself if you like.
+* A crash (a segmentation fault) *during* ``import tensorflow`` may lose its last
+  stderr lines: they are in the filter's pipe when the process dies.
 """
 
+import importlib.abc
 import importlib.util
 import logging
 import os
+import re
 import sys
+import threading
 import warnings
 
 from absl import logging as absl_logging
@@ -45,6 +60,20 @@ TF_CPP_MIN_LOG_LEVEL = "1"
 PYTHON_LOGGERS = ("tensorflow", "keras")  # third-party loggers kept at WARNING
 
 _program = None
+
+# TensorFlow's start-up lines that say nothing to a user (module doc); each a pattern of
+# one whole stderr line. CUINIT only counts when NO_DRIVER was seen first.
+NO_DRIVER = re.compile(r"cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine")
+CUINIT = re.compile(r"^E\d{4} .*cuda_platform\.cc:\d+\] failed call to cuInit")
+STARTUP_LINES = (
+    re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called are "
+               r"written to STDERR$"),
+    re.compile(r"^I\d{4} .*port\.cc:\d+\] oneDNN custom operations are on\."),
+    re.compile(r"^I\d{4} .*" + NO_DRIVER.pattern),
+    re.compile(r"^I\d{4} .*cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"),
+    re.compile(r"^To enable the following instructions: .* rebuild TensorFlow with the "
+               r"appropriate compiler flags\.$"),
+)
 
 
 def program_name(module_name=None):
@@ -107,6 +136,115 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
         pass
 
 
+class StartupFilter:
+    """Decides, line by line, what of TensorFlow's start-up output is passed on."""
+
+    def __init__(self):
+        self.no_driver = False
+        self.dropped = 0
+
+    def keep(self, line):
+        """False for a line of :data:`STARTUP_LINES` (``line`` without its newline)."""
+        if NO_DRIVER.search(line):
+            self.no_driver = True
+        drop = any(p.search(line) for p in STARTUP_LINES) or (
+            self.no_driver and CUINIT.search(line) is not None)
+        self.dropped += drop
+        return not drop
+
+
+class _FilteredStderr:
+    """File descriptor 2 read through a :class:`StartupFilter` while the block runs.
+
+    A thread reads the pipe that fd 2 points to and writes the kept lines to the real
+    stderr as they come (a hang shows its output; nothing is held until the end).
+    """
+
+    def __init__(self):
+        self.filter = StartupFilter()
+
+    def _forward(self, read_fd, out_fd):
+        pending = b""
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if self.filter.keep(line.decode("utf-8", "replace")):
+                        os.write(out_fd, line + b"\n")
+        if pending and self.filter.keep(pending.decode("utf-8", "replace")):
+            os.write(out_fd, pending)
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._thread = threading.Thread(target=self._forward, args=(read_fd, self._saved),
+                                        name="gi_tf-stderr-filter", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            sys.stderr.flush()
+        finally:
+            os.dup2(self._saved, 2)  # the pipe's last writer gone: the thread sees EOF
+            self._thread.join()
+            os.close(self._saved)
+        return False
+
+
+class _QuietTensorFlowLoader(importlib.abc.Loader):
+    def __init__(self, loader, finder):
+        self._loader, self._finder = loader, finder
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        if self._finder in sys.meta_path:  # once
+            sys.meta_path.remove(self._finder)
+        with _FilteredStderr():
+            self._loader.exec_module(module)
+            # the cuInit probe runs at the first device query; no setting is fixed by it
+            module.config.list_physical_devices()
+
+
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Import hook: the first ``import tensorflow`` runs through :class:`_FilteredStderr`."""
+
+    def __init__(self):
+        self._finding = False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "tensorflow" or self._finding:
+            return None
+        self._finding = True
+        try:  # the finders below this one answer
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietTensorFlowLoader(spec.loader, self)
+        return spec
+
+
+def quiet_tensorflow_startup(environ=None):
+    """Install :class:`QuietTensorFlowImport` unless TensorFlow is imported already or the
+    user set ``TF_CPP_MIN_LOG_LEVEL=0`` (show everything). Returns whether it did."""
+    env = os.environ if environ is None else environ
+    if "tensorflow" in sys.modules or env.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0":
+        return False
+    if not any(isinstance(f, QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, QuietTensorFlowImport())
+    return True
+
+
 def setup(program=None, environ=None):
     """Configure this process's output for a console script (module doc). Idempotent.
 
@@ -115,11 +253,14 @@ def setup(program=None, environ=None):
 
     Args:
         program: the command's name used in messages (default :func:`program_name`).
-        environ: the environment to set ``TF_CPP_MIN_LOG_LEVEL`` in (``os.environ``).
+        environ: the environment to set ``TF_CPP_MIN_LOG_LEVEL`` in; by default
+            ``os.environ``, and then TensorFlow's start-up lines are filtered too.
     """
     global _program
     _program = program or program_name()
     env = os.environ if environ is None else environ
+    if environ is None:  # this process: before the default below, the user's own choice
+        quiet_tensorflow_startup(env)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_CPP_MIN_LOG_LEVEL)
     # absl's handler on the root logger before TensorFlow is imported: TensorFlow then
     # does not add a second handler of its own (tf_logging.get_logger).

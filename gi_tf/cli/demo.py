@@ -39,6 +39,7 @@ from gi_tf.cli.evaluate import command_line
 from gi_tf.cli.runner import run_app
 from gi_tf.evaluation.demo_settings import DEFAULT_SEEDS
 from gi_tf.evaluation.demo_settings import DemoSettings
+from gi_tf.utils import files
 
 FLAGS = flags.FLAGS
 
@@ -147,7 +148,12 @@ def main(argv, flag_values=FLAGS):
     from gi_tf.evaluation import demo as demo_pipeline  # lazy: TensorFlow not needed for --help
 
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress
-    demo_pipeline.run_demo(settings_from_flags(flag_values))
+    settings = settings_from_flags(flag_values)
+    try:  # an output folder that cannot be made is said before minutes of training
+        files.makedirs(settings.output_dir)
+        demo_pipeline.run_demo(settings)
+    except files.FileError as err:
+        raise SystemExit(f"gi-demo: error: {err}") from err
 
 
 def run():

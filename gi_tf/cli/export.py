@@ -54,12 +54,18 @@ def define_flags(flag_values=FLAGS):
         "signatures plan each image from its mask (windowed or whole-image path) and refuse "
         "a request above this with InvalidArgument naming the estimate, before anything "
         "heavy runs. 0 = no bound.", lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_bool(
+        "warmup", True,
+        "Write assets.extra/tf_serving_warmup_requests: small requests TF Serving replays "
+        "when it loads the version, one per signature and path (windowed / whole image), "
+        "so the first real request does not pay for graph optimisation.",
+        flag_values=flag_values)
     flags.mark_flags_as_required(["checkpoint", "export_dir"], flag_values=flag_values)
 
 
 def export(checkpoint, export_dir, version=None,
            attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-           max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
+           max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB, warmup=True):
     """Export and print what was written; returns the version directory.
 
     Raises:
@@ -81,8 +87,9 @@ def export(checkpoint, export_dir, version=None,
     path = export_lib.export_saved_model(
         prefix, export_dir, version=version,
         attention_chunk_elements=attention_chunk_elements or None,
-        max_pixels=max_pixels or None, max_request_gb=max_request_gb or None)
-    print(f"Wrote SavedModel {path}")
+        max_pixels=max_pixels or None, max_request_gb=max_request_gb or None, warmup=warmup)
+    print(f"Wrote SavedModel {path}" + (" (with TF Serving's warm-up requests)" if warmup
+                                        else ""))
     print("Signatures: " + ", ".join(export_lib.SIGNATURE_KEYS) + " (see export/README.md)")
     print(f"Serve it with: tensorflow_model_server --rest_api_port=8501 --model_name=gi_tf "
           f"--model_base_path={files.dirname(path)}")
@@ -97,7 +104,8 @@ def main(argv, flag_values=FLAGS):
     try:
         export(flag_values.checkpoint, flag_values.export_dir, version=flag_values.version,
                attention_chunk_elements=flag_values.attention_chunk_elements,
-               max_pixels=flag_values.max_pixels, max_request_gb=flag_values.max_request_gb)
+               max_pixels=flag_values.max_pixels, max_request_gb=flag_values.max_request_gb,
+               warmup=flag_values.warmup)
     except (FileNotFoundError, FileExistsError, ValueError, files.FileError) as err:
         raise SystemExit(f"gi-export: error: {err}") from err
 

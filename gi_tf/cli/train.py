@@ -222,6 +222,12 @@ def train_from_flags(flag_values, names=None):
         raise app.UsageError(str(err)) from err
     model_dir = flag_values.model_dir
     info = distribute.worker_info(strategy)
+    from gi_tf.data import sources
+
+    try:  # a bad --data writes no run directory
+        sources.check_source(data_config.source)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"gi-train: error: {err}") from err
     if info.is_chief:
         write_flags_file(model_dir, flag_values, names or define_flags(flags.FlagValues()))
     watch = None

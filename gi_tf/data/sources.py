@@ -25,7 +25,7 @@ from gi_tf.data.config import BUILTIN_SOURCES  # noqa: F401 (sources' names, def
 from gi_tf.data.config import BUILTIN_TEXTURES
 from gi_tf.data.config import BUILTIN_WALLPAPERS
 from gi_tf.data.config import DEFAULT_TEXTURE_COUNT  # noqa: F401
-from gi_tf.data.config import texture_count  # noqa: F401
+from gi_tf.data.config import texture_count
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 ACCEPTED_SOURCES = ("expected a folder of images, a .flist file, a TFRecord glob such as "
@@ -100,6 +100,20 @@ def list_tfrecord_files(pattern):
     if not files:
         raise FileNotFoundError(f"no TFRecord files match: {pattern}")
     return files
+
+
+def check_source(source):
+    """Raise the error the input pipeline would for ``source`` (missing, empty), else None.
+
+    gi-train calls it before it writes anything into the run directory.
+    """
+    kind = source_kind(source)
+    if kind == "builtin":
+        texture_count(source)
+    elif kind == "tfrecord":
+        list_tfrecord_files(source)
+    else:
+        list_image_files(source)
 
 
 class SkippedImages:

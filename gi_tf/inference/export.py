@@ -32,7 +32,9 @@ into the graph at export, recorded in ``export_info.json``; ``inpaint_encoded`` 
 the header before decoding, so a decompression bomb is refused at no cost).
 
 Layout: ``<export_base>/<version>/`` (TF Serving's), holding ``saved_model.pb``,
-``variables/`` and ``assets.extra/{model_config.json, export_info.json}``. The base may
+``variables/`` and ``assets.extra/{model_config.json, export_info.json,
+tf_serving_warmup_requests}`` (the last unless ``warmup=False``:
+:mod:`gi_tf.inference.warmup`). The base may
 be local or on any TF filesystem (``gs://``, ``ram://``). A version is written into a
 hidden temporary sibling directory and published with
 :func:`gi_tf.utils.files.publish_directory`: locally one atomic rename, so an interrupted
@@ -50,6 +52,7 @@ from gi_tf import __version__
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference import DEFAULT_MAX_REQUEST_GB
 from gi_tf.inference import preprocessing
+from gi_tf.inference import warmup as warmup_lib
 from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
@@ -139,7 +142,7 @@ def write_extras(directory, model_config, info):
 
 
 def _export_info(model_config, version, source, attention_chunk_elements, max_pixels,
-                 max_request_gb):
+                 max_request_gb, warmup):
     return {
         "gi_tf_version": __version__,
         "tensorflow_version": tf.__version__,
@@ -151,13 +154,15 @@ def _export_info(model_config, version, source, attention_chunk_elements, max_pi
         "max_request_gb": max_request_gb or None,
         "version": version,
         "signatures": list(SIGNATURE_KEYS),
+        "warmup_requests": warmup_lib.WARMUP_FILE if warmup else None,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
     }
 
 
 def export_generator(generator, model_config, export_base, version=None, source=None,
-                     max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
+                     max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB,
+                     warmup=True):
     """Write ``generator`` as ``<export_base>/<version>/``; returns that path.
 
     Args:
@@ -168,6 +173,7 @@ def export_generator(generator, model_config, export_base, version=None, source=
         version: positive int; default the next free integer (:func:`next_version`).
         source: recorded in ``export_info.json`` (e.g. the checkpoint prefix).
         max_pixels: the largest image (H * W) the signatures accept (None: no limit).
+        warmup: write TF Serving's warm-up requests (:mod:`gi_tf.inference.warmup`).
 
     Raises:
         FileExistsError: ``<export_base>/<version>`` already exists.
@@ -192,13 +198,16 @@ def export_generator(generator, model_config, export_base, version=None, source=
             raise files.write_error(err, final, "writing the SavedModel") from err
         write_extras(tmp, model_config, _export_info(
             model_config, version, source, generator.attention_chunk_elements, max_pixels,
-            max_request_gb))
+            max_request_gb, warmup))
+        if warmup:
+            warmup_lib.write_warmup_file(files.join(tmp, EXTRA_DIR))
     return final
 
 
 def export_saved_model(checkpoint_path, export_base, version=None,
                        attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
-                       max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB):
+                       max_pixels=DEFAULT_MAX_PIXELS, max_request_gb=DEFAULT_MAX_REQUEST_GB,
+                       warmup=True):
     """Export a gi_tf checkpoint as a TF Serving version directory.
 
     Args:
@@ -211,7 +220,7 @@ def export_saved_model(checkpoint_path, export_base, version=None,
             baked into the graph (bounded memory for large images, same results); None
             never chunks.
         max_pixels: the largest image (H * W) the signatures accept (None: no limit).
-        max_request_gb: see :func:`export_generator`.
+        max_request_gb, warmup: see :func:`export_generator`.
 
     Returns:
         The path of the written version directory.
@@ -219,7 +228,8 @@ def export_saved_model(checkpoint_path, export_base, version=None,
     generator, model_config, prefix = load_generator(
         checkpoint_path, attention_chunk_elements=attention_chunk_elements)
     return export_generator(generator, model_config, export_base, version=version, source=prefix,
-                            max_pixels=max_pixels, max_request_gb=max_request_gb)
+                            max_pixels=max_pixels, max_request_gb=max_request_gb,
+                            warmup=warmup)
 
 
 def _spec_dict(spec):
