@@ -104,7 +104,10 @@ def leaky_relu_critic_input_gradient(images, convs, dense_kernel, slope, dtype):
     for conv in convs:
         z = conv(x)
         stages.append((conv, tf.shape(x), tf.stop_gradient(z)))
-        x = tf.nn.leaky_relu(z, alpha=slope)
+        # The select form of leaky_relu (the same values): with a LeakyRelu op here,
+        # Grappler's remapper fuses Conv2D + BiasAdd + LeakyRelu, deletes the BiasAdd and
+        # then fails on the LeakyReluGrad below that reads it (models/critics.py).
+        x = tf.where(z > 0, z, z * tf.cast(slope, z.dtype))
     kernel = tf.cast(dense_kernel, dtype)
     grad = tf.broadcast_to(tf.reshape(kernel[:, 0], tf.concat([[1], tf.shape(x)[1:]], 0)),
                            tf.shape(x))

@@ -106,6 +106,17 @@ def grads(x):
         loss = tf.reduce_mean(critic(x))
     return tape.gradient(loss, critic.trainable_weights)
 grads(tf.constant(np.ones((2, 32, 32, 3), "float32")))
+# the gradient penalty's double backward through the hand-written critic gradient
+from gi_tf.layers.conv_blocks import CRITIC_SLOPE
+from gi_tf.layers.conv_gradients import leaky_relu_critic_input_gradient
+@tf.function
+def penalty_grads(x):
+    with tf.GradientTape() as tape:
+        g = leaky_relu_critic_input_gradient(x, critic.convs, critic.dense.kernel,
+                                             CRITIC_SLOPE, tf.float32)
+        loss = tf.reduce_mean(tf.square(g))
+    return tape.gradient(loss, critic.trainable_weights)
+penalty_grads(tf.constant(np.ones((2, 32, 32, 3), "float32")))
 print("ok")
 """
 
