@@ -165,9 +165,9 @@ class _FilteredStderr:
 
     def _forward(self, read_fd, out_fd):
         pending = b""
-        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        try:
             while True:
-                chunk = pipe.read(65536)
+                chunk = os.read(read_fd, 65536)
                 if not chunk:
                     break
                 pending += chunk
@@ -175,6 +175,8 @@ class _FilteredStderr:
                 for line in lines:
                     if self.filter.keep(line.decode("utf-8", "replace")):
                         os.write(out_fd, line + b"\n")
+        finally:
+            os.close(read_fd)
         if pending and self.filter.keep(pending.decode("utf-8", "replace")):
             os.write(out_fd, pending)
 
