@@ -56,7 +56,6 @@ from gi_tf.data.brush_strokes import free_form_mask
 from gi_tf.inference import windowed
 from gi_tf.inference.export import export_generator
 from gi_tf.inference.inpainter import Inpainter
-from gi_tf.inference.preprocessing import make_uint8_function
 from gi_tf.inference.preprocessing import padded_size
 from gi_tf.inference.windowed import plan as plan_lib
 from gi_tf.inference.windowed import run as windowed_run
@@ -144,7 +143,7 @@ def _inpainter(settings_dict, source="checkpoint"):
         return Inpainter.load(source)
     settings = BenchSettings(**settings_dict)
     generator = make_generator(settings, attention_chunk_elements=settings.chunk_elements)
-    return Inpainter(make_uint8_function(generator), generator=generator)
+    return Inpainter.from_generator(generator)
 
 
 def export_for_cases(settings):

@@ -1,15 +1,11 @@
 """``Inpainter``: inpaint uint8 RGB images of any size with a trained DeepFill v1 model.
 
-Built from an exported SavedModel (:meth:`Inpainter.load`) or from a gi_tf checkpoint
-(:meth:`Inpainter.from_checkpoint`); either way the network runs the graph pipeline of
-:mod:`gi_tf.inference.preprocessing` (the ``serving_default`` signature: per sample, the
-exact windowed path of :mod:`gi_tf.inference.windowed` or the whole image), so results agree
-bit for bit with ``gi-inpaint`` and TF Serving. This module adds the NumPy side: argument
-checks, the original's ``"crop"`` policy, empty / full masks, and the approximations for
-large images of :mod:`gi_tf.inference.large_images`.
+One NumPy front end (argument checks, the original's ``"crop"`` policy, empty / full masks,
+the large-image strategies of :mod:`gi_tf.inference.large_images`) over a backend of
+:mod:`gi_tf.inference.backends`: an export's signatures or a generator traced into the same
+graph functions, so results agree bit for bit with ``gi-inpaint`` and TF Serving.
 """
 
-import functools
 import os
 
 import numpy as np
@@ -17,19 +13,15 @@ import tensorflow as tf
 
 from gi_tf.inference import DEFAULT_ATTENTION_CHUNK_ELEMENTS
 from gi_tf.inference import WINDOW_MODES
+from gi_tf.inference.backends import GeneratorBackend
+from gi_tf.inference.backends import SavedModelBackend
 from gi_tf.inference.large_images import DEFAULT_MARGIN
 from gi_tf.inference.large_images import inpaint_large
 from gi_tf.inference.large_images import validate_strategy
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
-from gi_tf.inference.preprocessing import MASK_SPEC
-from gi_tf.inference.preprocessing import WINDOW_SPEC
-from gi_tf.inference.preprocessing import plan_costs
 from gi_tf.inference.preprocessing import POLICIES
 from gi_tf.inference.preprocessing import SIZE_MULTIPLE
 from gi_tf.inference.preprocessing import cropped_size
-
-from gi_tf.inference.preprocessing import make_uint8_function
-from gi_tf.inference.windowed.run import supports_windows
 from gi_tf.models.checkpoints import checkpoint_problem
 from gi_tf.models.checkpoints import load_generator
 from gi_tf.utils import files
@@ -115,6 +107,8 @@ class Inpainter:
     e.g. ``gi-train``'s ``--model_dir``); :meth:`open` picks either from the path.
 
     Attributes:
+        backend: a :class:`~gi_tf.inference.backends.SavedModelBackend` or
+            :class:`~gi_tf.inference.backends.GeneratorBackend`.
         generator: the Keras :class:`~gi_tf.models.InpaintGenerator` when built from a
             checkpoint (``coarse, refined, offsets = generator(image, holes)``: image
             float32 [-1, 1] RGB ``[N, H, W, 3]`` with H, W multiples of 8, holes float32
@@ -133,35 +127,23 @@ class Inpainter:
         >>> result = inpainter.inpaint(image, mask)  # uint8 [H, W, 3]  # doctest: +SKIP
     """
 
-    def __init__(self, serve_fn, generator=None, model_config=None, source=None,
-                 saved_model=None, max_pixels=DEFAULT_MAX_PIXELS, window_fns=None):
-        """Wrap ``serve_fn(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> dict``.
-
-        ``window_fns``: ``{"on": fn, "off": fn}`` with the same contract for the other
-        window modes (``serve_fn`` is ``"auto"``), or a callable ``mode -> fn``; missing
-        modes raise ValueError when asked for. Use :meth:`load`, :meth:`from_checkpoint`
-        or :meth:`open` instead.
-        """
-        self._serve_fn = serve_fn
-        if window_fns is None and generator is not None:
-            made = {}
-
-            def window_fns(mode):
-                if mode not in made:
-                    made[mode] = make_uint8_function(generator, max_pixels=max_pixels,
-                                                     window=mode)
-                return made[mode]
-        self._window_fns = window_fns
-        # mode -> a function of the same contract without "attention" (None: none; the
-        # serving functions above run and their attention map is dropped).
-        self._plain_fns = None
-        self._plan_fn = None
-        self._choice_fn = None
-        self.saved_model = saved_model
-        self.generator = generator
+    def __init__(self, backend, model_config=None, source=None,
+                 max_pixels=DEFAULT_MAX_PIXELS):
+        """Around ``backend`` (:mod:`gi_tf.inference.backends`: ``serve(image, mask, window,
+        attention)`` and ``plan(mask, window)`` on uint8 tensors). Use :meth:`load`,
+        :meth:`from_checkpoint`, :meth:`from_generator` or :meth:`open` instead."""
+        self.backend = backend
         self.model_config = model_config
         self.source = source
         self.max_pixels = max_pixels
+
+    @property
+    def generator(self):
+        return getattr(self.backend, "generator", None)
+
+    @property
+    def saved_model(self):
+        return getattr(self.backend, "saved_model", None)
 
     @classmethod
     def load(cls, saved_model_dir, max_pixels=DEFAULT_MAX_PIXELS):
@@ -193,20 +175,7 @@ class Inpainter:
                 "its variables/ directory complete? export it again with gi-export)") from err
         if "serving_default" not in loaded.signatures:
             raise ValueError(f"SavedModel {path!r} has no 'serving_default' signature")
-        signature = loaded.signatures["serving_default"]
-
-        def serve(image, mask):
-            return signature(image=image, mask=mask)
-
-        window_fns = {}
-        if "serving_window" in loaded.signatures:
-            with_window = loaded.signatures["serving_window"]
-            for mode in ("on", "off"):
-                window_fns[mode] = functools.partial(_call_with_window, with_window, mode)
-        else:  # exported before the windowed path was in the graph: the whole image
-            window_fns["off"] = serve
-        return cls(serve, source=path, saved_model=loaded, max_pixels=max_pixels,
-                   window_fns=window_fns)
+        return cls(SavedModelBackend(loaded), source=path, max_pixels=max_pixels)
 
     @classmethod
     def from_checkpoint(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
@@ -246,35 +215,9 @@ class Inpainter:
         is traced only for a request that takes it. Without ``return_attention``,
         :meth:`inpaint` runs variants that leave the attention map out (same results).
         """
-        functions = {}
         max_request_bytes = None if not max_request_gb else max_request_gb * 1e9
-
-        def window_fn(mode, attention=True):
-            if (mode, attention) not in functions:
-                functions[mode, attention] = make_uint8_function(
-                    generator, max_pixels=max_pixels, window=mode,
-                    max_request_bytes=max_request_bytes, attention=attention)
-            return functions[mode, attention]
-
-        inpainter = cls(None, generator=generator, model_config=model_config, source=source,
-                        max_pixels=max_pixels, window_fns=window_fn)
-
-        def auto_fn(attention):
-            def auto(image, mask):
-                if not supports_windows(generator):  # no plan: the whole image anyway
-                    return window_fn("auto", attention)(image, mask)
-                windowed = inpainter._choice_function()(mask).numpy()
-                return window_fn("auto" if np.any(windowed) else "off", attention)(image, mask)
-            return auto
-
-        plain_auto = auto_fn(False)
-
-        def plain_fn(mode):
-            return plain_auto if mode == "auto" else window_fn(mode, False)
-
-        inpainter._serve_fn = auto_fn(True)
-        inpainter._plain_fns = plain_fn
-        return inpainter
+        return cls(GeneratorBackend(generator, max_pixels, max_request_bytes),
+                   model_config=model_config, source=source, max_pixels=max_pixels)
 
     @classmethod
     def open(cls, path, attention_chunk_elements=DEFAULT_ATTENTION_CHUNK_ELEMENTS,
@@ -303,59 +246,15 @@ class Inpainter:
         height, width = image_shape[:2]
         _, holes, _ = as_batch(np.zeros((height, width, 3), np.uint8), mask)
         mask = holes[..., None].astype(np.uint8) * np.uint8(255)
-        if self.saved_model is not None:
-            if "plan" not in self.saved_model.signatures:
-                raise ValueError("this SavedModel was exported before the plan was in the "
-                                 "graph (no 'plan' signature); export it again with gi-export")
-            out = self.saved_model.signatures["plan"](mask=tf.constant(mask),
-                                                      window=tf.constant(window))
-        else:
-            out = self._plan_function()(tf.constant(mask), tf.constant(window))
+        out = self.backend.plan(tf.constant(mask), window)
         return {key: np.asarray(value)[0].item() for key, value in out.items()}
-
-    def _plan_function(self):
-        """``plan_costs`` of this generator as a ``tf.function`` ``(mask, window)`` (traced
-        once: dynamic N, H, W)."""
-        if self._plan_fn is None:
-            generator = self.generator
-            self._plan_fn = tf.function(lambda m, w: plan_costs(generator, m, w),
-                                        input_signature=[MASK_SPEC, WINDOW_SPEC],
-                                        autograph=False)
-        return self._plan_fn
-
-    def _choice_function(self):
-        """``mask -> windowed`` (bool ``[N]``): the path ``"auto"`` takes, as
-        :meth:`_plan_function` gives it, in a graph that computes only what the choice
-        needs."""
-        if self._choice_fn is None:
-            generator = self.generator
-            self._choice_fn = tf.function(
-                lambda m: plan_costs(generator, m, "auto", keys=("windowed",))["windowed"],
-                input_signature=[MASK_SPEC], autograph=False)
-        return self._choice_fn
-
-    def _serve(self, window):
-        """The serving function of a window mode (ValueError if this model lacks it)."""
-        if window == "auto":
-            return self._serve_fn
-        fns = self._window_fns
-        fn = fns(window) if callable(fns) else (fns or {}).get(window)
-        if fn is None:
-            raise ValueError(f"window={window!r}: this SavedModel was exported before the "
-                             "windowed path was in the graph (no 'serving_window' signature); "
-                             "export it again with gi-export, or use window='auto'")
-        return fn
 
     def _runner(self, window, attention=True):
         """``run(image uint8 [N,H,W,3], holes bool [N,H,W]) -> (result, attention)`` NumPy
         (``attention`` None when not asked for)."""
-        serve = self._serve(window)
-        if not attention and self._plain_fns is not None:
-            serve = self._plain_fns(window)
-
         def run(image, holes):
             mask = holes[..., None].astype(np.uint8) * np.uint8(255)
-            out = serve(tf.constant(image), tf.constant(mask))
+            out = self.backend.serve(tf.constant(image), tf.constant(mask), window, attention)
             return out["inpainted"].numpy(), out["attention"].numpy() if attention else None
 
         return run
@@ -434,10 +333,6 @@ class Inpainter:
         if not return_attention:
             return result if batched else result[0]
         return (result, attention) if batched else (result[0], attention[0])
-
-
-def _call_with_window(signature, window, image, mask):
-    return signature(image=image, mask=mask, window=tf.constant(window))
 
 
 def resolve_saved_model(path):

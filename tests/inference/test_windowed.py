@@ -372,8 +372,9 @@ def test_inpainter_path_choice_is_the_plans(generator):
     choices = []
     for mask in masks:
         plan = inpainter.plan(mask.shape[1:3], mask[0, ..., 0])
-        chosen = inpainter._choice_function()(tf.constant(mask)).numpy()
-        full = inpainter._plan_function()(tf.constant(mask), tf.constant("auto"))["windowed"]
+        chosen = inpainter.backend.function("choice")(tf.constant(mask)).numpy()
+        full = inpainter.backend.function("plan")(tf.constant(mask), tf.constant("auto"))
+        full = full["windowed"]
         np.testing.assert_array_equal(chosen, full.numpy())
         assert chosen[0] == plan["windowed"]
         choices.extend(chosen.tolist())
@@ -396,7 +397,7 @@ def test_plan_costs_grow_with_the_hole(generator):
 def test_inpainter_batch_with_different_holes(generator):
     # Two samples, different holes (corners, borders, two far-apart holes), odd sizes
     # (mirror padding): windowed within one level of the full path, known pixels exact.
-    inpainter = Inpainter(make_uint8_function(generator), generator=generator)
+    inpainter = Inpainter.from_generator(generator)
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (2, 45, 330, 3), dtype=np.uint8)
     holes = np.zeros((2, 45, 330), bool)
