@@ -311,3 +311,44 @@ def test_resolve_saved_model_takes_the_highest_version(tmp_path):
     assert not inference.is_saved_model(tmp_path / "12")
     with pytest.raises(FileNotFoundError, match="from_checkpoint"):
         inference.resolve_saved_model(tmp_path / "12")
+
+
+# -- one trace per function (issue 27 item 4) --------------------------------------------------
+
+SIZES = [(16, 24), (37, 53), (40, 32)]
+
+
+def _run_sizes(inpainter, window="auto"):
+    for i, (height, width) in enumerate(SIZES):
+        holes = _box(height, width, 2, height // 2, 3, width // 2)
+        inpainter.inpaint(_image((height, width, 3), seed=i), holes, return_attention=True,
+                          window=window)
+        inpainter.inpaint(_image((2, height, width, 3), seed=i), holes, window=window)
+        inpainter.plan((height, width), holes)
+
+
+def test_generator_backend_traces_each_function_once(checkpoint_dir):
+    inpainter = inference.Inpainter.from_checkpoint(checkpoint_dir)
+    _run_sizes(inpainter)
+    functions = inpainter.backend.functions
+    assert set(functions) == {"choice", "plan", ("serve", "off", True),
+                              ("serve", "off", False)}  # these holes take the whole image
+    assert {key: fn.experimental_get_tracing_count() for key, fn in functions.items()} == {
+        key: 1 for key in functions}
+
+
+def test_no_retracing_warning_with_several_inpainters(checkpoint_dir, shared_export, caplog):
+    # gi-demo's evaluation: several models, each sample through every model in turn (a
+    # tf.function per model from the same code, traced back to back, used to warn).
+    inpainters = [inference.Inpainter.from_checkpoint(checkpoint_dir) for _ in range(5)]
+    inpainters.append(inference.Inpainter.load(shared_export))
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for height, width in SIZES:
+            for inpainter in inpainters:
+                inpainter.inpaint(_image((height, width, 3)),
+                                  _box(height, width, 2, height // 2, 3, width // 2))
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    for inpainter in inpainters[:-1]:
+        counts = [fn.experimental_get_tracing_count()
+                  for fn in inpainter.backend.functions.values()]
+        assert counts == [1, 1]  # the path choice, the whole-image function
