@@ -18,7 +18,7 @@ __all__ = ["Inpainter", "__version__"]
 def __getattr__(name):
     # Lazy so that `import gi_tf` stays cheap (TensorFlow loads on first real use).
     if name == "Inpainter":
-        from gi_tf.inference.inpainter import Inpainter
+        from gi_tf.inference.inpainter import Inpainter  # lazy: TensorFlow start-up
 
         return Inpainter
     raise AttributeError(f"module 'gi_tf' has no attribute {name!r}")

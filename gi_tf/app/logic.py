@@ -238,7 +238,7 @@ def strategy_notes(holes, config):
     """
     # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.large_images import hole_window
-    from gi_tf.inference.large_images import working_size
+    from gi_tf.inference.large_images import working_size  # lazy: TensorFlow start-up
 
     height, width = holes.shape
     notes = []

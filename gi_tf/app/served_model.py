@@ -66,7 +66,7 @@ def model_kind(path):
     """``"saved_model"``, ``"checkpoint"`` or None for what is at ``path``."""
     # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import is_saved_model
-    from gi_tf.models.checkpoints import resolve_checkpoint
+    from gi_tf.models.checkpoints import resolve_checkpoint  # lazy: TensorFlow start-up
 
     if is_saved_model(path):
         return "saved_model"
@@ -124,7 +124,7 @@ def untrained_inpainter(attention_chunk_elements=None):
     """An Inpainter around a freshly initialised generator (Keras' seeded initialisers)."""
     # lazy: TensorFlow not needed for gi-app --help
     from gi_tf.inference.inpainter import Inpainter
-    from gi_tf.models.generator import build_generator
+    from gi_tf.models.generator import build_generator  # lazy: TensorFlow start-up
 
     generator = build_generator(attention_chunk_elements=chunk_bound(attention_chunk_elements))
     return Inpainter.from_generator(generator)

@@ -44,7 +44,7 @@ def export_and_load(generator, directory):
     try:
         # lazy: an import failure becomes this section's error row
         from gi_tf.inference.export import export_generator
-        from gi_tf.models.config import ModelConfig
+        from gi_tf.models.config import ModelConfig  # lazy: loaded with its section
     except ImportError as exc:
         raise RuntimeError(f"gi_tf.inference.export is unavailable ({exc})") from exc
     start = time.perf_counter()

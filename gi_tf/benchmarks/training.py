@@ -52,10 +52,10 @@ def build_loop(size, batch, critic_steps, seed, **overrides):
     try:
         # lazy: an import failure becomes this section's error row
         from gi_tf.data.masks import MaskConfig
-        from gi_tf.models.config import ModelConfig
-        from gi_tf.training.config import TrainConfig
-        from gi_tf.training.gan import build_inpainting_gan
-        from gi_tf.training.loop import TrainLoop
+        from gi_tf.models.config import ModelConfig  # lazy: loaded with its section
+        from gi_tf.training.config import TrainConfig  # lazy: loaded with its section
+        from gi_tf.training.gan import build_inpainting_gan  # lazy: loaded with its section
+        from gi_tf.training.loop import TrainLoop  # lazy: loaded with its section
     except ImportError as exc:
         raise RuntimeError(f"the training modules are unavailable ({exc})") from exc
     mask = MaskConfig(box_height=size // 2, box_width=size // 2,

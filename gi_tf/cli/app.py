@@ -99,7 +99,7 @@ def main(argv):
                              "pip install 'gi_tf[app]'")
     # lazy: optional Gradio; TensorFlow not needed for --help
     from gi_tf.app.page import build_app
-    from gi_tf.app.page import launch
+    from gi_tf.app.page import launch  # lazy: TensorFlow start-up
 
     try:
         served = choose_model(FLAGS.model, FLAGS.quickstart_dir, FLAGS.attention_chunk_elements)

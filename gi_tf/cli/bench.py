@@ -53,7 +53,7 @@ def run_benchmark(flag_values=FLAGS):
     """Runs the requested sections, prints their tables; returns the report dict."""
     # lazy: TensorFlow not needed for --help
     from gi_tf.benchmarks.runner import parse_sections
-    from gi_tf.benchmarks.runner import run_sections
+    from gi_tf.benchmarks.runner import run_sections  # lazy: TensorFlow start-up
 
     try:
         names = parse_sections(flag_values.sections)

@@ -85,8 +85,8 @@ def build_methods(model_specs, baselines, radius, max_side=None, patchmatch=True
     """``{label: method}``: each model (loaded now), then the classical baselines."""
     # lazy: TensorFlow not needed for --help
     from gi_tf.evaluation.baselines import baseline_methods
-    from gi_tf.evaluation.evaluate import inpainter_method
-    from gi_tf.evaluation.evaluate import load_inpainter
+    from gi_tf.evaluation.evaluate import inpainter_method  # lazy: TensorFlow start-up
+    from gi_tf.evaluation.evaluate import load_inpainter  # lazy: TensorFlow start-up
 
     methods = {}
     for spec in model_specs:
@@ -129,7 +129,7 @@ def evaluate_folder(fv):
     """Run the evaluation the flags describe; returns the markdown table."""
     # lazy: TensorFlow not needed for --help
     from gi_tf.evaluation import evaluate as ev
-    from gi_tf.evaluation import report as eval_report
+    from gi_tf.evaluation import report as eval_report  # lazy: TensorFlow start-up
 
     kinds = tuple(fv.mask)
     if not fv.masks and (not kinds or set(kinds) - set(ev.MASK_KINDS)):

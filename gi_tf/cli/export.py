@@ -75,7 +75,7 @@ def export(checkpoint, export_dir, version=None,
     """
     # Imported here so that --help does not load TensorFlow.
     from gi_tf.inference import export as export_lib
-    from gi_tf.models.checkpoints import resolve_checkpoint
+    from gi_tf.models.checkpoints import resolve_checkpoint  # lazy: TensorFlow start-up
 
     prefix = resolve_checkpoint(checkpoint)  # fail fast, before building anything
     if version is not None:

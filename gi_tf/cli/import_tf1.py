@@ -100,9 +100,9 @@ def import_checkpoint(checkpoint, output, overwrite=False, run_self_check=True,
     """
     # Imported here so that --help does not load TensorFlow.
     from gi_tf.models.checkpoints import save_generator
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.models.generator import build_generator
-    from gi_tf.tf1 import checkpoint as tf1_checkpoint
+    from gi_tf.models.config import ModelConfig  # lazy: TensorFlow start-up
+    from gi_tf.models.generator import build_generator  # lazy: TensorFlow start-up
+    from gi_tf.tf1 import checkpoint as tf1_checkpoint  # lazy: TensorFlow start-up
 
     prefix = tf1_checkpoint.resolve_tf1_checkpoint(checkpoint)
     check_output(output, prefix, overwrite)

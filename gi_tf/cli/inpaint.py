@@ -168,7 +168,7 @@ def check_model_path(path):
     """Raise ``FileNotFoundError`` unless ``path`` holds a SavedModel or a checkpoint."""
     # lazy: TensorFlow not needed for --help
     from gi_tf.inference.inpainter import is_saved_model
-    from gi_tf.models.checkpoints import resolve_checkpoint
+    from gi_tf.models.checkpoints import resolve_checkpoint  # lazy: TensorFlow start-up
 
     if not is_saved_model(path):
         try:
@@ -245,7 +245,7 @@ def print_plans(jobs, get_inpainter, options):
     """``--plan``: one line per job with the path, FLOPs, memory and time estimates."""
     # lazy: TensorFlow not needed for --help
     from gi_tf.benchmarks.yardstick import matmul_gflops
-    from gi_tf.inference import file_jobs
+    from gi_tf.inference import file_jobs  # lazy: TensorFlow start-up
 
     inpainter = get_inpainter()
     _, gflops = matmul_gflops(1024, "float32", repeats=5, max_seconds=5.0)

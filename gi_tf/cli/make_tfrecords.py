@@ -54,7 +54,7 @@ def main(argv, flag_values=FLAGS):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
     from gi_tf.data import tfrecords  # imported here so that a bad command line fails fast
-    from gi_tf.data.sources import SkippedImages
+    from gi_tf.data.sources import SkippedImages  # lazy: TensorFlow start-up
 
     skipped = SkippedImages(max_examples=20)
     seed = flag_values.shuffle_seed

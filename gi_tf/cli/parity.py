@@ -65,7 +65,7 @@ def configure_tensorflow(tf32=False):
     # lazy: TensorFlow not needed for --help
     import tensorflow as tf
 
-    from gi_tf.parity.original import hide_tf1_notices
+    from gi_tf.parity.original import hide_tf1_notices  # lazy: TensorFlow start-up
 
     # TensorFlow runs float32 matmuls and convolutions in TF32 on Ampere and later GPUs
     # (10-bit mantissa, ~1e-3 relative): far above the float32 noise compared here.
@@ -89,7 +89,7 @@ def run_parity(original_dir, neuralgym_dir, seed=0, sections=SECTIONS, fixture_o
     configure_tensorflow(tf32)
     # lazy: TensorFlow not needed for --help
     from gi_tf.parity import compare
-    from gi_tf.parity import run as run_lib
+    from gi_tf.parity import run as run_lib  # lazy: TensorFlow start-up
 
     original = original_lib.load(original_dir, neuralgym_dir)
     commits = ", ".join(f"{repo} {sha or 'unknown (not a git checkout)'}"

@@ -30,6 +30,16 @@ from absl import logging
 
 from gi_tf.cli import config_flags
 from gi_tf.cli.runner import run_app
+from gi_tf.data.config import DataConfig
+from gi_tf.data.config import MaskConfig
+from gi_tf.models.config import ModelConfig
+from gi_tf.training.config import LossConfig
+from gi_tf.training.config import STRATEGIES
+from gi_tf.training.config import TrainConfig
+from gi_tf.training.config import scaled_mask_config
+from gi_tf.training.presets import preset_names
+from gi_tf.training.presets import preset_path
+from gi_tf.utils import files
 
 FLAGS_FILE = "flags_used.flags"
 ALIASES = ("mask_kind", "gamma")  # accepted on input, never written
@@ -53,8 +63,6 @@ class PresetFlag(flags.Flag):
     """
 
     def __init__(self, flag_values):
-        from gi_tf.training.presets import preset_names
-
         names = preset_names()
         super().__init__(
             flags.EnumParser(names), flags.ArgumentSerializer(), PRESET, None,
@@ -64,8 +72,6 @@ class PresetFlag(flags.Flag):
         self._target = flag_values
 
     def parse(self, argument):
-        from gi_tf.training.presets import preset_path
-
         super().parse(argument)
         path = preset_path(self.value)
         for arg in self._target.read_flags_from_files([f"--flagfile={path}"],
@@ -91,13 +97,6 @@ def define_flags(flag_values=flags.FLAGS):
     :class:`~gi_tf.data.pipeline.DataConfig` (``--data`` = ``source``) or
     :class:`~gi_tf.models.config.ModelConfig`, with that field's default and help.
     """
-    from gi_tf.data.config import MaskConfig
-    from gi_tf.data.config import DataConfig
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.training.config import LossConfig
-    from gi_tf.training.config import TrainConfig
-    from gi_tf.training.config import STRATEGIES
-
     before = set(flag_values)
     fv = dict(flag_values=flag_values)
     flags.DEFINE_flag(PresetFlag(flag_values), flag_values=flag_values)
@@ -128,13 +127,6 @@ def define_flags(flag_values=flags.FLAGS):
 
 def configs_from_flags(flag_values):
     """``(TrainConfig, ModelConfig, DataConfig)`` from parsed flags (validated)."""
-    from gi_tf.data.config import MaskConfig
-    from gi_tf.data.config import DataConfig
-    from gi_tf.models.config import ModelConfig
-    from gi_tf.training.config import LossConfig
-    from gi_tf.training.config import TrainConfig
-    from gi_tf.training.config import scaled_mask_config
-
     values = config_flags.config_values(TrainConfig, flag_values, skip=TRAIN_SKIP)
     if values.get("local_size") == 0:  # the legacy spelling of "image_size // 2"
         values["local_size"] = None
@@ -179,8 +171,6 @@ def preset_configs(name, **flag_overrides):
 
 def write_flags_file(directory, flag_values, names):
     """Write ``--name=value`` lines of ``names`` to ``directory/flags_used.flags`` atomically."""
-    from gi_tf.utils import files
-
     path = files.join(directory, FLAGS_FILE)
     lines = ["# Flags of the last gi-train run in this directory; repeat it with",
              f"# python -m gi_tf.cli.train --flagfile={path}"]
@@ -211,9 +201,9 @@ def train_from_flags(flag_values, names=None):
         train_config, model_config, data_config = configs_from_flags(flag_values)
     except ValueError as err:
         raise app.UsageError(str(err)) from err
-    from gi_tf.training import distribute
-    from gi_tf.training.loop import train
-    from gi_tf.training.loss_checks import NonFiniteLossError
+    from gi_tf.training import distribute  # lazy: TensorFlow start-up
+    from gi_tf.training.loop import train  # lazy: TensorFlow start-up
+    from gi_tf.training.loss_checks import NonFiniteLossError  # lazy: TensorFlow start-up
 
     try:
         strategy = distribute.make_strategy(flag_values.strategy, flag_values.devices,
@@ -222,7 +212,7 @@ def train_from_flags(flag_values, names=None):
         raise app.UsageError(str(err)) from err
     model_dir = flag_values.model_dir
     info = distribute.worker_info(strategy)
-    from gi_tf.data import sources
+    from gi_tf.data import sources  # lazy: TensorFlow start-up
 
     try:  # a bad --data writes no run directory
         sources.check_source(data_config.source)

@@ -137,7 +137,7 @@ def op_determinism(enabled=True):
     @contextlib.contextmanager
     def scope():
         import tensorflow as tf  # lazy: gi-demo --help imports this module
-        from tensorflow.python.framework import config as tf_config
+        from tensorflow.python.framework import config as tf_config  # lazy: TensorFlow start-up
 
         before = tf_config.is_op_determinism_enabled()
         if enabled:

@@ -103,7 +103,7 @@ def _attention_source(attention, preferred):
 def _enlarged(images, min_side):
     """Images enlarged by the smallest integer factor (pixel duplication) that brings
     their smaller side to ``min_side`` or more, so small results stay visible."""
-    from gi_tf.utils.visualize import upsample_nearest
+    from gi_tf.utils.visualize import upsample_nearest  # lazy: only for the image files
 
     side = min(min(im.shape[:2]) for im in images)
     factor = max(1, -(-int(min_side) // side))
@@ -120,7 +120,7 @@ def example_grid(evaluation, attention_from=None, min_side=128):
         min_side: images smaller than this are enlarged by an integer factor (pixel
             duplication, no interpolation) for viewing; 0 keeps the original size.
     """
-    from gi_tf.utils.visualize import side_by_side
+    from gi_tf.utils.visualize import side_by_side  # lazy: only for the image files
 
     rows = []
     for example in evaluation.examples:
@@ -168,7 +168,7 @@ def write_outputs(evaluation, output_dir, header="", attention_from=None, footer
         attention_from: see :func:`example_grid`.
         footer: markdown put after the metric note in ``metrics.md``.
     """
-    from gi_tf.utils.image_io import write_image_atomic
+    from gi_tf.utils.image_io import write_image_atomic  # lazy: only for the image files
 
     files.makedirs(output_dir)
     summary = evaluation.summary()

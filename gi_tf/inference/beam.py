@@ -495,8 +495,8 @@ def local_runner(options):
     the Prism runner (which Beam downloads from the internet)."""
     # lazy: Beam's internal runner modules, only for a local run
     from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+    from apache_beam.runners.portability.fn_api_runner import fn_runner  # optional: [beam] extra
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle  # optional: beam
 
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = fn_runner.ExtendedProvisionInfo(

@@ -159,8 +159,8 @@ def predict_rest(url, inputs, signature_name="serving_default", row_format=True,
 
 def _serving_apis():
     try:
-        from tensorflow_serving.apis import predict_pb2
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        from tensorflow_serving.apis import predict_pb2  # optional: [serving] extra
+        from tensorflow_serving.apis import prediction_service_pb2_grpc  # optional: [serving] extra
     except ImportError as err:
         raise ImportError(SERVING_EXTRA_HINT) from err
     return predict_pb2, prediction_service_pb2_grpc
@@ -177,7 +177,7 @@ def make_predict_request(inputs, model_name="gi_tf", signature_name="serving_def
         signature_name: the signature to call.
         version: optional int, a specific version.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: TensorFlow start-up
 
     predict_pb2, _ = _serving_apis()
     request = predict_pb2.PredictRequest()
@@ -194,7 +194,7 @@ def make_predict_request(inputs, model_name="gi_tf", signature_name="serving_def
 
 def arrays_from_predict_response(response):
     """``{name: array}`` from a ``PredictResponse`` (string tensors: object arrays of bytes)."""
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: TensorFlow start-up
 
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
@@ -205,7 +205,7 @@ class ServingError(RuntimeError):
 
 def _grpc_failure(err, target, model_name, timeout):
     """The error to raise for a failed ``Predict`` call ``err`` (a ``grpc.RpcError``)."""
-    import grpc
+    import grpc  # optional: [serving] extra
 
     code = err.code() if callable(getattr(err, "code", None)) else None
     details = err.details() if callable(getattr(err, "details", None)) else str(err)
@@ -233,7 +233,7 @@ def predict_grpc(target, inputs, model_name="gi_tf", signature_name="serving_def
             input); the message holds its status and explanation.
         ImportError: the ``[serving]`` extra is not installed.
     """
-    import grpc
+    import grpc  # optional: [serving] extra
 
     _, service = _serving_apis()
     options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -261,7 +261,7 @@ def _example_arrays(rng, height, width, batch):
 
 
 def _png(array):
-    import cv2
+    import cv2  # lazy: OpenCV start-up
 
     ok, data = cv2.imencode(".png", np.ascontiguousarray(array[..., ::-1]))
     if not ok:

@@ -1,5 +1,7 @@
 """DeepFill v1 networks."""
 
+import importlib
+
 _EXPORTS = {"GlobalCritic": "critics", "LocalCritic": "critics", "InpaintGenerator": "generator",
             "build_generator": "generator"}
 
@@ -7,8 +9,6 @@ _EXPORTS = {"GlobalCritic": "critics", "LocalCritic": "critics", "InpaintGenerat
 def __getattr__(name):
     # lazy: a TF-free submodule (config: configs, --help) imports without Keras/TensorFlow
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(f"gi_tf.models.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'gi_tf.models' has no attribute {name!r}")
 

@@ -1,13 +1,15 @@
-"""Every documented command is a test: the code blocks of README.md, export/README.md and
+"""Every documented command is a test: the code blocks of README.md, its reference pages
+(``docs/inpaint.md``, ``docs/train.md``, ...: :data:`DOCS`), export/README.md and
 docs/benchmarks.md run as written, on small generated inputs, each with a timeout.
 
 How it works (the parser and the marker grammar: ``tests/docs/doc_blocks.py``):
 
 * Each shell command of a ``bash`` block and each ``python`` block is one test, in the
-  order of the document. Shell commands run in a scratch directory per document (the
+  order of :data:`DOCS`. Shell commands run in a scratch directory per document (the
   "repository root" the docs speak of, holding generated inputs:
   ``photo.jpg``, ``mask.png``, ``photos/``, ``~/photos`` (``HOME`` points into it), ...),
-  with the console scripts of this Python's environment first on ``PATH``; Python blocks
+  with the console scripts of this Python's environment first on ``PATH``; the README's
+  reference pages (:data:`README_PAGES`) share the README's directory; Python blocks
   run in this process in that directory.
 * How a shell command runs: the first documented command of each console script
   (``gi-train``, ``gi-inpaint``, ...) and every command with shell syntax (pipes,
@@ -26,7 +28,7 @@ How it works (the parser and the marker grammar: ``tests/docs/doc_blocks.py``):
   so ``pytest -ra`` lists everything that did not run. A ``bash``/``python`` block may
   not be skipped without a marker (:func:`test_every_documented_block_is_run_or_marked`).
 * One smoke checkpoint is trained for the whole module (the README's first command,
-  run by the :func:`workspaces` fixture, then the README's "own photos" command); later
+  run by the :func:`workspaces` fixture, then docs/train.md's "own photos" command); later
   commands that name other checkpoints (``runs/places2``, ``runs/a``) get links to it.
 """
 
@@ -59,7 +61,12 @@ pytestmark = pytest.mark.e2e
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.path.dirname(sys.executable)
-DOCS = ("README.md", "export/README.md", "docs/benchmarks.md")
+DOCS = ("README.md", "docs/inpaint.md", "docs/train.md", "docs/eval.md", "docs/import_tf1.md",
+        "docs/parity.md", "docs/performance.md", "export/README.md", "docs/benchmarks.md")
+# The README's reference pages run in the README's scratch directory: their commands use the
+# README's checkpoints (runs/smoke, runs/mine) and inputs, as a reader following the links does.
+README_PAGES = ("docs/inpaint.md", "docs/train.md", "docs/eval.md", "docs/import_tf1.md",
+                "docs/parity.md", "docs/performance.md")
 TIMEOUT_S = 600  # per command: a training run on a loaded 2-core machine stays far below
 NOISE = ("INFO:tensorflow", "Sharding callback", "remapper failed", "UserWarning",
          "USAGE:", "Try --helpfull")
@@ -328,10 +335,14 @@ class Workspaces:
         self.roots = {}
         self.ran = {}  # (doc, command as run) -> Ran, for commands the fixture ran first
         for doc in DOCS:
+            if doc in README_PAGES:
+                continue
             root = os.path.join(base, doc.replace("/", "_").replace(".md", ""))
             os.makedirs(os.path.join(root, "home"))
             make_inputs(root)
             self.roots[doc] = root
+        for doc in README_PAGES:
+            self.roots[doc] = self.roots["README.md"]
 
 
 def _run_ahead(spaces, commands):
@@ -350,7 +361,7 @@ def workspaces(tmp_path_factory):
     README's export."""
     spaces = Workspaces(str(tmp_path_factory.mktemp("docs")))
     readme = spaces.roots["README.md"]
-    _run_ahead(spaces, [("README.md", TRAIN_SMOKE), ("README.md", TRAIN_MINE)])
+    _run_ahead(spaces, [("README.md", TRAIN_SMOKE), ("docs/train.md", TRAIN_MINE)])
     smoke = os.path.join(readme, "runs", "smoke")
     for doc, names in (("README.md", ("runs/a", "runs/b")),
                        ("export/README.md", ("runs/places2",))):
@@ -535,22 +546,21 @@ CHECKS = {
                   "--output=out.png"): check_inpaint_box,
     ("README.md", "gi-inpaint --model=demo_out/export --image=photo.jpg --mask=mask.png "
                   "--output=out/photo.png --panel"): check_inpaint_mask_panel,
-    ("README.md", "gi-inpaint --model=runs/mine --image_dir=photos --mask_dir=masks "
+    ("docs/inpaint.md", "gi-inpaint --model=runs/mine --image_dir=photos --mask_dir=masks "
                   "--output_dir=out"): check_inpaint_folders,
-    ("README.md", "gi-inpaint --model=runs/mine --image=big.jpg --mask=big_mask.png "
+    ("docs/inpaint.md", "gi-inpaint --model=runs/mine --image=big.jpg --mask=big_mask.png "
                   "--output=big_out.png --max_side=1024"): check_inpaint_big,
-    ("README.md", "gi-inpaint --model=runs/mine --image=photo.jpg --box=64,32,100,80 "
+    ("docs/inpaint.md", "gi-inpaint --model=runs/mine --image=photo.jpg --box=64,32,100,80 "
                   "--box=10,200,40,40 --output=out.png"): check_inpaint_two_boxes,
-    ("README.md", "gi-inpaint --model=runs/mine --image=painted.png --mask_color=#FF00FF "
+    ("docs/inpaint.md", "gi-inpaint --model=runs/mine --image=painted.png --mask_color=#FF00FF "
                   "--output=out.png"): check_inpaint_painted,
-    ("README.md", "gi-inpaint --model=runs/mine --image_dir=photos --box=0,0,48,48 "
+    ("docs/inpaint.md", "gi-inpaint --model=runs/mine --image_dir=photos --box=0,0,48,48 "
                   "--output_dir=out"): check_inpaint_same_box,
-    ("README.md", "gi-train --preset=smoke --model_dir=runs/smoke"): check_train_smoke,
-    ("README.md", TRAIN_MINE): check_train_mine,
+    ("docs/train.md", TRAIN_MINE): check_train_mine,
     ("README.md", EXPORT_MINE): check_export(1),
     ("README.md", "gi-eval --model=demo_out/export --images=my_photos/ --mask=box,free "
                   "--mask_seed=0 --output_dir=eval_out"): check_eval_generated,
-    ("README.md", 'gi-eval --model="ours=runs/a" --model="baseline=runs/b" '
+    ("docs/eval.md", 'gi-eval --model="ours=runs/a" --model="baseline=runs/b" '
                   "--images=my_photos/ --masks=my_masks/ --output_dir=eval_out"):
         check_eval_two_models,
     ("export/README.md", "gi-export --checkpoint=runs/places2 "
@@ -570,7 +580,7 @@ def _check_for(unit):
     key = (unit.doc, unit.text)
     if unit.text.startswith("printf '{\"signature_name\": \"inpaint_encoded\""):
         return check_request_json
-    if key == ("README.md", "gi-train --preset=smoke --model_dir=runs/smoke") and \
+    if key == ("docs/train.md", "gi-train --preset=smoke --model_dir=runs/smoke") and \
             unit.documented != unit.text:  # the Train section's /tmp/gi_smoke: a resume
         return check_train_resumes
     if key == ("export/README.md", EXPORT_PLACES2):
