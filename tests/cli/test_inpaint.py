@@ -329,14 +329,16 @@ def test_plan_prints_path_cost_and_estimates_without_writing(shared_inpainter, t
     match = re.search(r"wide\.png \(480x48, 600 hole pixels\): windowed path, 1 window\(s\); "
                       r"([\d.,]+) GFLOP \((\d+)% of the whole image's ([\d.,]+)\); estimated peak "
                       r"memory ([\d.]+) GB; estimated ([\d.e+-]+?)-([\d.e+-]+) s on this machine "
-                      r"\(the network runs at 10%-40% of the float32 matmul rate (\d+) GFLOP/s, "
+                      r"\(the network runs at (\d+)%-(\d+)% of the float32 matmul rate (\d+) GFLOP/s, "
                       r"measured now, cached in (\S+); TensorFlow start-up", out)
     assert match, out
     assert 0 < int(match.group(2)) < 80
     # the range is the FLOPs at the two efficiency bounds of the printed rate
-    low, high, rate = float(match.group(5)), float(match.group(6)), float(match.group(7))
-    assert low < high and 3.5 < high / low < 4.5  # 0.4 / 0.1, up to the rounding
-    assert match.group(8) == str(tmp_path / "cache" / "gi_tf" / "rate.json")
+    low, high = float(match.group(5)), float(match.group(6))
+    low_eff, high_eff = sorted(inpaint_cli.PLAN_EFFICIENCY)
+    assert (int(match.group(7)), int(match.group(8))) == (round(100 * low_eff), round(100 * high_eff))
+    assert low < high and 0.85 < (high / low) / (high_eff / low_eff) < 1.15  # up to the rounding
+    assert match.group(10) == str(tmp_path / "cache" / "gi_tf" / "rate.json")
     assert not output.exists()
     whole = inpaint_cli.print_plans(
         jobs, lambda: shared_inpainter, file_jobs.InpaintOptions(window="off"))
