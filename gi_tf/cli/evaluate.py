@@ -23,6 +23,7 @@ was skipped and why). Written to ``--output_dir``: ``metrics.csv``
 
 import datetime
 import os
+import re
 import shlex
 
 from absl import app
@@ -69,14 +70,36 @@ def define_flags(flag_values=FLAGS):
     flags.mark_flag_as_required("images", flag_values=flag_values)
 
 
+# Folder names that say what a folder holds, not which model it is: the label is the
+# folder above (demo_output/export -> demo_output).
+GENERIC_FOLDER_NAMES = frozenset({"export", "exports", "saved_model", "saved_models",
+                                  "checkpoint", "checkpoints", "ckpt", "model", "models"})
+_CHECKPOINT_FILE = re.compile(r"^ckpt(-\d+)?(\.index|\.data-\d+-of-\d+)?$")
+
+
+def model_label(path):
+    """The model's own name for a report, from its path: the export's directory above the
+    version (``runs/places2/3`` -> ``places2``), the checkpoint run's name
+    (``runs/a/ckpt-100`` -> ``a``), skipping folder names that only say what they hold
+    (:data:`GENERIC_FOLDER_NAMES`: ``demo_output/export`` -> ``demo_output``).
+
+    >>> model_label("demo_output/export/1"), model_label("runs/a/ckpt-100")
+    ('demo_output', 'a')
+    """
+    parts = [p for p in os.path.normpath(path).split(os.sep) if p not in ("", ".")]
+    if len(parts) > 1 and (parts[-1].isdigit() or _CHECKPOINT_FILE.match(parts[-1])):
+        parts = parts[:-1]
+    while len(parts) > 1 and parts[-1].lower() in GENERIC_FOLDER_NAMES:
+        parts = parts[:-1]
+    return parts[-1] if parts else path
+
+
 def parse_model_spec(spec):
-    """``(label, path)`` from ``"label=path"`` or ``"path"`` (label: the path's last names)."""
+    """``(label, path)`` from ``"label=path"`` or ``"path"`` (label: :func:`model_label`)."""
     label, sep, path = spec.partition("=")
     if not sep or os.sep in label or not label:
         path = spec
-        parts = [p for p in os.path.normpath(path).split(os.sep) if p not in ("", ".")]
-        label = "/".join(parts[-2:]) if parts and parts[-1].isdigit() else (parts[-1] if parts
-                                                                            else path)
+        label = model_label(path)
     return label, path
 
 

@@ -26,7 +26,9 @@ output is cropped to a multiple of 8). Every job is checked before anything is w
 a bad job writes nothing and the exit status is 1 if any job failed.
 """
 
+import os
 import sys
+import time
 
 from absl import app
 from absl import flags
@@ -37,6 +39,15 @@ from gi_tf.inference import WINDOW_MODES
 from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 
 FLAGS = flags.FLAGS
+
+_IMPORTED = time.perf_counter()  # ~ the process' start (TensorFlow is imported later)
+
+# The network runs at a fraction of the float32 matmul rate (attention, padding, memory
+# traffic, and per call a fixed cost that weighs most on small images); --plan's range spans
+# the fractions measured end to end on a 2-vCPU AMD EPYC VM: 0.19-0.26 at 256², 1.0-1.25 at
+# 512², 1.6-1.8 at 1024x576 (oneDNN's convolutions beat a plain matmul): seconds = FLOPs /
+# (rate x fraction).
+PLAN_EFFICIENCY = (0.2, 1.8)
 
 
 def define_flags(flag_values=FLAGS):
@@ -188,6 +199,7 @@ class LazyInpainter:
         self.attention_chunk_elements = attention_chunk_elements
         self.max_pixels = max_pixels
         self.inpainter = None
+        self.load_seconds = None
 
     def __call__(self):
         if self.inpainter is None:
@@ -195,19 +207,38 @@ class LazyInpainter:
             from gi_tf.inference.inpainter import Inpainter
 
             print(f"Loading {self.path} ...", flush=True)
+            start = time.perf_counter()
             try:
                 self.inpainter = Inpainter.open(self.path, self.attention_chunk_elements,
                                                 max_pixels=self.max_pixels)
             except (OSError, ValueError) as err:
                 raise ModelLoadError(f"cannot load --model={self.path!r}: {err}") from err
+            self.load_seconds = time.perf_counter() - start
         return self.inpainter
 
 
-def _report(result):
+def timing_text(seconds, load_seconds=None, process_seconds=None):
+    """What a job's time counts: ``"1.40 s reading, inpainting, writing (+ model load
+    5.2 s; process 9.8 s so far, incl. TensorFlow start-up)"``."""
+    text = f"{seconds:.2f} s reading, inpainting, writing"
+    extra = []
+    if load_seconds is not None:
+        extra.append(f"+ model load {load_seconds:.1f} s")
+    if process_seconds is not None:
+        extra.append(f"process {process_seconds:.1f} s so far, incl. TensorFlow start-up")
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _report(result, load_seconds=None):
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
-        print(f"{result.message} ({result.seconds:.2f} s)")
+        if result.skipped:
+            print(result.message)
+            return
+        seconds = result.seconds - (load_seconds or 0.0)
+        print(f"{result.message} "
+              f"({timing_text(seconds, load_seconds, time.perf_counter() - _IMPORTED)})")
     else:
         print(f"gi-inpaint: error: {result.job.image}: {result.message}", file=sys.stderr)
 
@@ -219,7 +250,7 @@ def run_jobs(jobs, get_inpainter, options):
 
     if len(jobs) == 1:
         result = file_jobs.run_job(get_inpainter, jobs[0], options)
-        _report(result)
+        _report(result, getattr(get_inpainter, "load_seconds", None))
         return [result]
     progress = file_jobs.JobProgress(len(jobs))
     results = []
@@ -241,14 +272,36 @@ def _gigabytes(n):
     return f"{n / 1e9:.2f} GB"
 
 
+def _seconds(x):
+    """Two significant digits: 0.31, 4.2, 37, 410."""
+    return f"{x:.0f}" if x >= 100 else f"{x:.2g}"
+
+
+def plan_seconds(flops, gflops, efficiency=PLAN_EFFICIENCY):
+    """``(low, high)`` seconds of ``flops`` at ``gflops`` x each of the efficiency bounds."""
+    return tuple(flops / (gflops * 1e9 * e) for e in sorted(efficiency, reverse=True))
+
+
+def rate_text(gflops, cache_path, measured_now):
+    """How the rate was obtained, e.g. ``"measured rate 41 GFLOP/s, cached in ~/.cache/..."``."""
+    if cache_path is None:
+        where = "measured now, cache not writable"
+    else:
+        home = os.path.expanduser("~")
+        shown = "~" + cache_path[len(home):] if cache_path.startswith(home + os.sep) else cache_path
+        where = ("measured now, cached in " if measured_now else "cached in ") + shown
+    return f"float32 matmul rate {gflops:.0f} GFLOP/s, {where}"
+
+
 def print_plans(jobs, get_inpainter, options):
     """``--plan``: one line per job with the path, FLOPs, memory and time estimates."""
     # lazy: TensorFlow not needed for --help
-    from gi_tf.benchmarks.yardstick import matmul_gflops
+    from gi_tf.benchmarks.yardstick import cached_matmul_gflops
     from gi_tf.inference import file_jobs  # lazy: TensorFlow start-up
 
     inpainter = get_inpainter()
-    _, gflops = matmul_gflops(1024, "float32", repeats=5, max_seconds=5.0)
+    gflops, cache_path, measured_now = cached_matmul_gflops()
+    low_eff, high_eff = sorted(PLAN_EFFICIENCY)
     failed = 0
     for job in jobs:
         try:
@@ -265,12 +318,14 @@ def print_plans(jobs, get_inpainter, options):
         path = (f"windowed path, {cost['windows']} window(s)" if cost["windowed"]
                 else "whole image")
         share = cost["flops"] / cost["whole_flops"]
-        seconds = cost["flops"] / (gflops * 1e9)
+        low, high = plan_seconds(cost["flops"], gflops)
         print(f"{job.image} ({width}x{height}, {int(loaded.holes.sum()):,} hole pixels): "
               f"{path}; {cost['flops'] / 1e9:,.1f} GFLOP ({share:.0%} of the whole image's "
               f"{cost['whole_flops'] / 1e9:,.1f}); estimated peak memory "
-              f"{_gigabytes(cost['peak_bytes'])}; estimated {seconds:.1f} s "
-              f"(float32 matmul here: {gflops:.0f} GFLOP/s)")
+              f"{_gigabytes(cost['peak_bytes'])}; estimated {_seconds(low)}-{_seconds(high)} s on this "
+              f"machine (the network runs at {low_eff:.0%}-{high_eff:.0%} of the "
+              f"{rate_text(gflops, cache_path, measured_now)}; TensorFlow start-up and the "
+              f"model load not included)")
     if options.max_side or options.crop_to_hole:
         print("note: the plan describes the image as given; --max_side / --crop_to_hole "
               "shrink what the network sees")

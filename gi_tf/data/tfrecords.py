@@ -17,12 +17,12 @@ the final name. Paths may be local or any filesystem ``tf.io.gfile`` knows (``gs
 import os
 import random
 
-import keras
 import tensorflow as tf
 
 from gi_tf.data.sources import SkippedImages
 from gi_tf.data.sources import list_image_files
 from gi_tf.utils import files
+from gi_tf.utils.progress import Progress
 
 FEATURES = {
     "image/encoded": tf.io.FixedLenFeature([], tf.string),
@@ -87,7 +87,8 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
             shards (all of them, whatever their count). Without it existing shards are
             an error.
         skipped: optional :class:`gi_tf.data.sources.SkippedImages` counting left-out images.
-        progress: bool, show a ``keras.utils.Progbar``.
+        progress: bool, show progress (:class:`gi_tf.utils.progress.Progress`: a live line
+            on a terminal, a plain line per 10% in a log).
 
     Returns:
         list of str, the shard paths written.
@@ -114,7 +115,7 @@ def write_tfrecords(source, output_prefix, num_shards=1, shuffle_seed=0, verify=
     outputs = shard_paths(output_prefix, num_shards)
     bar = None
     if progress:
-        bar = keras.utils.Progbar(len(paths), unit_name="image")
+        bar = Progress(len(paths), unit="image")
     written = 0
     # Hidden temporary shards (gi_tf.utils.files), renamed into place only if all complete.
     with files.atomic_paths(outputs) as temporaries:

@@ -28,7 +28,6 @@ import math
 import os
 import time
 
-import keras
 import numpy as np
 
 from gi_tf.data import masks as masks_lib
@@ -39,6 +38,7 @@ from gi_tf.utils.image_io import DEFAULT_MAX_PIXELS
 from gi_tf.utils.image_io import read_image
 from gi_tf.utils.image_io import read_mask
 from gi_tf.utils.image_io import write_image_atomic
+from gi_tf.utils.progress import Progress
 
 GROUND_TRUTH = "ground truth"
 MASK_KINDS = ("box", "free")
@@ -211,7 +211,7 @@ def _call(name, method, sample, holes):
 def _progress_bar(total, enabled):
     if not enabled:
         return None
-    return keras.utils.Progbar(total, unit_name="image")
+    return Progress(total, unit="sample")
 
 
 def evaluate(methods, samples, num_examples=4, progress=True, total=None, warmup=True):
@@ -221,7 +221,8 @@ def evaluate(methods, samples, num_examples=4, progress=True, total=None, warmup
         methods: dict ``{name: method}`` (insertion order is the table order).
         samples: iterable of :data:`Sample`.
         num_examples: samples kept, with every method's result, for the example grid.
-        progress: show a ``keras.utils.Progbar`` (``total`` samples, None if unknown).
+        progress: show progress (:class:`gi_tf.utils.progress.Progress`: a live line on a
+            terminal, a plain line per 10% elsewhere; ``total`` samples, None if unknown).
         total: number of samples, for the progress bar.
         warmup: run each method once on the first sample before timing (so ``ms`` does
             not include graph tracing).

@@ -13,7 +13,6 @@ input unchanged.
 import collections
 import dataclasses
 import os
-import sys
 import tempfile
 import time
 
@@ -25,6 +24,7 @@ from gi_tf.inference.inpainter import crop_arrays_to_multiple
 from gi_tf.inference.preprocessing import FULL_MASK_MESSAGE
 from gi_tf.utils import files
 from gi_tf.utils import image_io
+from gi_tf.utils.progress import Progress
 from gi_tf.utils.visualize import side_by_side
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -302,8 +302,9 @@ class JobProgress:
     """The progress line of a run of several jobs: images done, how many failed, time.
 
     ``keras.utils.Progbar`` prints every value as a float average (``failed: 0.0000e+00``);
-    a count of failed images is a whole number. On a terminal the line is redrawn after
-    each job; elsewhere (a log file, CI) it is written once, when the last job is done.
+    a count of failed images is a whole number. Shown by :class:`gi_tf.utils.progress.Progress`:
+    on a terminal the line is redrawn after each job; elsewhere (a log file, CI) a plain
+    line is written per 10% of the jobs (and at the last one).
 
     Args:
         total: int, number of jobs.
@@ -312,25 +313,20 @@ class JobProgress:
 
     def __init__(self, total, stream=None):
         self.total = int(total)
-        self.done = 0
         self.failed = 0
-        self._stream = stream if stream is not None else sys.stdout
-        self._start = time.perf_counter()
-        isatty = getattr(self._stream, "isatty", None)
-        self._redraw = bool(isatty and isatty())
+        self._display = Progress(self.total, unit="image", stream=stream)
+
+    @property
+    def done(self):
+        return self._display.done
 
     def line(self):
         """``"3/40 images, 1 failed, 2.4 s"``."""
-        seconds = time.perf_counter() - self._start
-        return f"{self.done}/{self.total} images, {self.failed} failed, {seconds:.1f} s"
+        return (f"{self.done}/{self.total} images, {self.failed} failed, "
+                f"{self._display.elapsed():.1f} s")
 
     def add(self, result):
         """Count one finished job (a :class:`JobResult`) and show the line."""
-        self.done += 1
         self.failed += int(not result.ok)
-        last = self.done >= self.total
-        if self._redraw:
-            self._stream.write("\r" + self.line() + ("\n" if last else ""))
-        elif last:
-            self._stream.write(self.line() + "\n")
-        self._stream.flush()
+        self._display.done += 1
+        self._display.update(self._display.done, text=self.line())

@@ -113,6 +113,26 @@ def test_clear_errors(images, tmp_path):
 
 def test_model_labels():
     assert evaluate.parse_model_spec("ours=runs/a") == ("ours", "runs/a")
-    assert evaluate.parse_model_spec("demo/export/1") == ("export/1", "demo/export/1")
-    assert evaluate.parse_model_spec("runs/ckpt") == ("ckpt", "runs/ckpt")
+    # the model's own name: the export above its version, the run above its checkpoint,
+    # never a folder name that only says what it holds ("export")
+    assert evaluate.parse_model_spec("demo/export/1") == ("demo", "demo/export/1")
+    assert evaluate.parse_model_spec("demo_output/export") == ("demo_output",
+                                                               "demo_output/export")
+    assert evaluate.parse_model_spec("exp/saved_models/places2/3")[0] == "places2"
+    assert evaluate.parse_model_spec("runs/a/ckpt-120") == ("a", "runs/a/ckpt-120")
+    assert evaluate.parse_model_spec("runs/a/ckpt-120.index")[0] == "a"
+    assert evaluate.parse_model_spec("runs/ckpt") == ("runs", "runs/ckpt")
+    assert evaluate.parse_model_spec("places2") == ("places2", "places2")
+    assert evaluate.parse_model_spec("export") == ("export", "export")
     assert evaluate.parse_model_spec("runs/x=y") == ("x=y", "runs/x=y")
+
+
+def test_progress_off_a_terminal_is_plain_lines(checkpoint, images, tmp_path, capsys):
+    # capsys' stdout is not a terminal, like a log file: no \r, no ANSI escapes, but lines
+    _run([f"--model={checkpoint}", f"--images={images}", "--mask=box,free", "--nobaselines",
+          f"--output_dir={tmp_path / 'eval'}", "--num_examples=1"])
+    printed = capsys.readouterr().out
+    assert "\r" not in printed and "\x1b" not in printed
+    lines = [line for line in printed.splitlines() if " samples (" in line]
+    assert [line.split(",")[0] for line in lines] == [
+        "1/4 samples (25%)", "2/4 samples (50%)", "3/4 samples (75%)", "4/4 samples (100%)"]

@@ -313,8 +313,10 @@ def test_default_chunk_bound_is_the_librarys():
         inpainter.DEFAULT_ATTENTION_CHUNK_ELEMENTS
 
 
-def test_plan_prints_path_cost_and_estimates_without_writing(shared_inpainter, tmp_path, capsys):
+def test_plan_prints_path_cost_and_estimates_without_writing(shared_inpainter, tmp_path, capsys,
+                                                             monkeypatch):
     # A wide photo with a small hole: the windowed path; nothing is written.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     image = _write(tmp_path / "wide.png", _photo(7, 48, 480))
     mask = np.zeros((48, 480), np.uint8)
     mask[10:30, 400:430] = 255
@@ -326,10 +328,27 @@ def test_plan_prints_path_cost_and_estimates_without_writing(shared_inpainter, t
     out = capsys.readouterr().out
     match = re.search(r"wide\.png \(480x48, 600 hole pixels\): windowed path, 1 window\(s\); "
                       r"([\d.,]+) GFLOP \((\d+)% of the whole image's ([\d.,]+)\); estimated peak "
-                      r"memory ([\d.]+) GB; estimated ([\d.]+) s", out)
+                      r"memory ([\d.]+) GB; estimated ([\d.e+-]+?)-([\d.e+-]+) s on this machine "
+                      r"\(the network runs at (\d+)%-(\d+)% of the float32 matmul rate (\d+) GFLOP/s, "
+                      r"measured now, cached in (\S+); TensorFlow start-up", out)
     assert match, out
     assert 0 < int(match.group(2)) < 80
+    # the range is the FLOPs at the two efficiency bounds of the printed rate
+    low, high = float(match.group(5)), float(match.group(6))
+    low_eff, high_eff = sorted(inpaint_cli.PLAN_EFFICIENCY)
+    assert (int(match.group(7)), int(match.group(8))) == (round(100 * low_eff), round(100 * high_eff))
+    assert low < high and 0.85 < (high / low) / (high_eff / low_eff) < 1.15  # up to the rounding
+    assert match.group(10) == str(tmp_path / "cache" / "gi_tf" / "rate.json")
     assert not output.exists()
     whole = inpaint_cli.print_plans(
         jobs, lambda: shared_inpainter, file_jobs.InpaintOptions(window="off"))
-    assert whole == 0 and "whole image; " in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert whole == 0 and "whole image; " in again
+    assert "GFLOP/s, cached in " in again  # the second plan reads the cached rate
+
+
+def test_the_printed_time_says_what_it_counts():
+    text = inpaint_cli.timing_text(1.4, 5.25, 9.8)
+    assert text == ("1.40 s reading, inpainting, writing (+ model load 5.2 s; process 9.8 s "
+                    "so far, incl. TensorFlow start-up)")
+    assert inpaint_cli.timing_text(0.5) == "0.50 s reading, inpainting, writing"

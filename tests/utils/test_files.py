@@ -508,3 +508,20 @@ def test_failed_publish_on_ram_removes_what_was_moved(ram_root, monkeypatch):
         _fill(staging)
     assert caught.value.filename == target and "moving" in str(caught.value)
     assert not files.exists(target) and files.listdir(f"{ram_root}/base") == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_write_under_proc_says_it_is_not_a_writable_filesystem():
+    for path, step in (("/proc/gi_tf_out.png", "writing the temporary file"),
+                       ("/proc/gi_tf_dir/out.png", None)):
+        with pytest.raises(files.FileWriteError) as caught:
+            files.write_text(path, "x")
+        message = str(caught.value)
+        assert message.startswith(f"cannot write {path}: /proc is not a writable filesystem")
+        assert "No such file or directory" not in message
+        assert step is None or step in message
+    from gi_tf.utils.files.errors import pseudo_filesystem_cause  # lazy: one test uses it
+
+    assert pseudo_filesystem_cause("/sys/x") == "/sys is not a writable filesystem"
+    assert pseudo_filesystem_cause("/processes/x") is None
+    assert pseudo_filesystem_cause("gs://b/proc/x") is None

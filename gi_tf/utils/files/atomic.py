@@ -28,6 +28,7 @@ from gi_tf.utils.files.errors import FileWriteError
 from gi_tf.utils.files.errors import converted
 from gi_tf.utils.files.errors import is_io_error
 from gi_tf.utils.files.errors import make_error
+from gi_tf.utils.files.errors import pseudo_filesystem_cause
 from gi_tf.utils.files.operations import backend
 from gi_tf.utils.files.operations import check_served
 from gi_tf.utils.files.operations import exists
@@ -67,6 +68,8 @@ def make_parent(path):
     except FileError as err:
         code = errno_codes.ENOTDIR if err.errno == errno_codes.EEXIST else err.errno
         cause = f"its directory {parent} cannot be created ({err.strerror})"
+        if pseudo_filesystem_cause(path):
+            cause = pseudo_filesystem_cause(path)
         raise make_error(FileWriteError, path, cause, code) from err
     return parent
 

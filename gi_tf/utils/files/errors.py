@@ -212,7 +212,35 @@ def converted(err, kind, path, step=None):
     else:
         code = _errno_of_op_error(err)
         cause = os.strerror(code) if code else (getattr(err, "message", "") or str(err))
+    if kind is FileWriteError or kind == "FileWriteError":
+        cause = pseudo_filesystem_cause(path) or cause
     return make_error(kind, os.fspath(path), cause, code, step)
+
+
+# The kernel's pseudo-filesystems: a failed write under them says why ("No such file or
+# directory" for /proc/out.png reads as if a folder were missing).
+PSEUDO_FILESYSTEMS = ("/proc", "/sys")
+
+
+def pseudo_filesystem_cause(path):
+    """``"/proc is not a writable filesystem"`` for a local path under ``/proc`` or
+    ``/sys``, else None.
+
+    >>> pseudo_filesystem_cause("/proc/out.png")
+    '/proc is not a writable filesystem'
+    >>> pseudo_filesystem_cause("/tmp/out.png") is None
+    True
+    """
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        return None
+    if "://" in path or not path.startswith("/"):
+        return None
+    for top in PSEUDO_FILESYSTEMS:
+        if path == top or path.startswith(top + "/"):
+            return f"{top} is not a writable filesystem"
+    return None
 
 
 def write_error(err, path, step=None):
