@@ -60,6 +60,13 @@ def run_benchmark(flag_values=FLAGS):
         settings = settings_from_flags(flag_values)
     except ValueError as exc:
         raise app.UsageError(str(exc)) from exc
+    if settings.checkpoint:  # refused before any section runs (they would each fail)
+        # lazy: TensorFlow not needed for --help
+        from gi_tf.models.checkpoints import resolve_checkpoint
+        try:
+            resolve_checkpoint(settings.checkpoint)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"gi-bench: error: --checkpoint: {err}") from None
     print(f"gi-bench: sections {names}{' (quick)' if settings.quick else ''}. Figures depend "
           "on the machine and its load; compare ratios within one run.\n")
     report = run_sections(names, settings)

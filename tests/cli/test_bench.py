@@ -78,3 +78,25 @@ def test_bad_flags_are_usage_errors():
         bench.main(["gi-bench"], flag_values)
     with pytest.raises(app.UsageError, match="unexpected arguments"):
         bench.main(["gi-bench", "extra"], flags.FlagValues())
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_missing_or_damaged_checkpoint_is_refused_before_any_section(monkeypatch, tmp_path,
+                                                                     damaged):
+    from gi_tf.benchmarks import runner
+
+    def never(*args, **kwargs):
+        raise AssertionError("a section ran")
+
+    monkeypatch.setattr(runner, "run_sections", never)
+    prefix = tmp_path / "ckpt-1"
+    if damaged:  # an index file that is no checkpoint index
+        prefix.with_suffix(".index").write_bytes(b"not a checkpoint")
+    flag_values = flags.FlagValues()
+    bench.define_flags(flag_values)
+    argv = flag_values(["gi-bench", "--sections=saved_model", f"--checkpoint={prefix}"])
+    with pytest.raises(SystemExit) as raised:
+        bench.main(argv, flag_values)
+    message = str(raised.value.code)
+    assert message.startswith("gi-bench: error: --checkpoint: ") and "\n" not in message
+    assert str(prefix) in message
