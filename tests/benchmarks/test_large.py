@@ -1,6 +1,7 @@
 """The large-photo section: its cases, masks and report (quick sizes, never timing values)."""
 
 import numpy as np
+import pytest
 
 from gi_tf.benchmarks import SECTION_ORDER
 from gi_tf.benchmarks import common
@@ -31,6 +32,8 @@ def test_masks():
     assert not np.array_equal(several[0], several[1])
 
 
+# A full benchmark section (seven cases, a checkpoint and a SavedModel): ~70 s, the full tier.
+@pytest.mark.e2e
 def test_quick_section_reports_every_case():
     context = {"matmul_gflops": 10.0}
     section = large.run(common.BenchSettings(quick=True, repeats=1), context)

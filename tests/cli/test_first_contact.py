@@ -63,6 +63,8 @@ def error_runs(tmp_path_factory):
         return dict(pool.map(one, ERRORS))
 
 
+# Ten console-script subprocesses (~45 s): the full tier's (setup.cfg: subprocess CLIs).
+@pytest.mark.e2e
 @pytest.mark.parametrize("script", sorted(ERRORS))
 def test_the_error_of_every_console_script_is_its_one_line(error_runs, script):
     status, stdout, stderr, left = error_runs[script]

@@ -1,7 +1,7 @@
 """gi-inpaint-beam: flags, arguments after ``--``, the message without Beam, and the same
 files as ``gi-inpaint --model=<export> --image_dir`` (byte for byte).
 
-``main`` runs in-process with fresh flag values on the DirectRunner; one tiny export.
+``main`` runs in-process with fresh flag values on the DirectRunner; the shared export.
 """
 
 import os
@@ -31,18 +31,10 @@ def _run_main(*args):
 
 
 @pytest.fixture(scope="module")
-def export_dir(tmp_path_factory):
-    import keras
-
-    from gi_tf.inference import export
-    from gi_tf.models import build_generator
-    from gi_tf.models.checkpoints import save_generator
-    from gi_tf.models.config import ModelConfig
-
-    keras.utils.set_random_seed(5)
-    checkpoint = save_generator(build_generator(), str(tmp_path_factory.mktemp("ckpt")),
-                                ModelConfig())
-    return export.export_saved_model(checkpoint, str(tmp_path_factory.mktemp("models") / "m"))
+def export_dir(shared_export):
+    """The session's shared export (version 1; read only), once Beam is known to be here."""
+    pytest.importorskip("apache_beam")
+    return os.path.join(shared_export, "1")
 
 
 def test_arguments_after_double_dash_go_to_beam():
