@@ -15,6 +15,7 @@ from gi_tf.benchmarks import SECTION_ORDER
 from gi_tf.benchmarks.common import Section
 from gi_tf.benchmarks.common import error_text
 from gi_tf.benchmarks.common import format_table
+from gi_tf.benchmarks.yardstick import cpu_model
 
 
 def parse_sections(text):
@@ -32,7 +33,7 @@ def machine_info():
     """Host, CPU count, TensorFlow/Keras versions and devices (what the figures belong to)."""
     return {
         "platform": platform.platform(),
-        "processor": _cpu_model(),
+        "processor": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
         "tensorflow": tf.__version__,
@@ -41,15 +42,6 @@ def machine_info():
     }
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def run_sections(names, settings, printer=print):
