@@ -31,6 +31,7 @@ from gi_tf.app.logic import InputError
 from gi_tf.app.logic import handle_request
 from gi_tf.utils import files
 from gi_tf.utils.image_io import write_image_atomic
+from gi_tf.utils.visualize import ATTENTION_LEGEND
 from gi_tf.utils.visualize import legend_image
 
 LEGEND_SIZE = 121
@@ -44,11 +45,7 @@ Upload an image or pick an example, paint over what should go with the brush, pr
 **Inpaint**. The hole is filled from the rest of the image; the attention map shows
 where each filled pixel was borrowed from."""
 
-LEGEND_TEXT = """**Reading the attention map.** White: the pixel was not filled, or its
-content came from right where it is. A colour: it was borrowed from a patch in that
-direction, stronger colour = farther away (same layout as the disc: the centre is
-white, the rim the farthest offset). Red = from below, light blue = from above,
-yellow = from the right, violet = from the left."""
+LEGEND_TEXT = "**Reading the attention map.** " + ATTENTION_LEGEND
 
 _log = logging.getLogger(__name__)
 

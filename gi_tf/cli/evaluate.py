@@ -168,7 +168,8 @@ def evaluate_folder(fv):
     result = ev.evaluate(methods, samples, num_examples=fv.num_examples, progress=fv.progress,
                          total=total)
     table = eval_report.write_outputs(result, fv.output_dir,
-                                      header=_header(fv, methods, total))
+                                      header=_header(fv, methods, total),
+                                      chosen=f"the first {fv.num_examples}; --num_examples")
     print("\n" + table + "\n")
     names = eval_report.output_names(result)
     print(f"Wrote {', '.join(names[:-1])} and {names[-1]} to {fv.output_dir}")

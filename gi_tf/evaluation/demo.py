@@ -333,6 +333,7 @@ def _write_report(settings, shown, stats, timings, cpu_s, log):
     table = write_outputs(shown, os.path.join(out, "eval"),
                           header=demo_header(settings, stats, timings, cpu_s),
                           attention_from=MODEL_NAME,
+                          chosen="evenly spread; every sample has a panel in panels/",
                           footer=seeds_md + "\n\nReading (automatic):\n\n" + text)
     log("\n" + table + "\n\n" + seeds_md + "\n\n" + text + "\n")
     log("[gi-demo] wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())

@@ -26,6 +26,7 @@ import platform
 
 import numpy as np
 
+from gi_tf.evaluation.evaluate import GROUND_TRUTH
 from gi_tf.evaluation.evaluate import best_method
 from gi_tf.evaluation.metrics import METRICS
 from gi_tf.utils import files
@@ -94,6 +95,9 @@ def masked_view(image, holes, fill=255):
     return out
 
 
+LEGEND_SIZE = 65  # px, the attention colour disc under an example grid
+
+
 def _attention_source(attention, preferred):
     if preferred in attention:
         return preferred
@@ -110,8 +114,33 @@ def _enlarged(images, min_side):
     return [upsample_nearest(im, factor) if factor > 1 else im for im in images]
 
 
-def example_grid(evaluation, attention_from=None, min_side=128):
+def _sample_count(evaluation):
+    """Samples evaluated: one ground-truth row each (0 for a hand-made evaluation)."""
+    return sum(row["method"] == GROUND_TRUTH for row in evaluation.rows)
+
+
+def grid_caption(shown, total, chosen=None):
+    """What an example grid shows of the evaluation, e.g. ``"4 of 12 samples shown
+    (the first 4)"``; ``""`` when the total is unknown (0).
+
+    >>> grid_caption(4, 12, "the first 4")
+    '4 of 12 samples shown (the first 4)'
+    >>> grid_caption(3, 3)
+    'all 3 samples shown'
+    """
+    if not total:
+        return ""
+    if shown >= total:
+        return f"all {total} samples shown"
+    return f"{shown} of {total} samples shown" + (f" ({chosen})" if chosen else "")
+
+
+def example_grid(evaluation, attention_from=None, min_side=128, chosen=None):
     """uint8 RGB grid: per example, input | masked | each method | attention map.
+
+    A caption on top says how many of the evaluated samples are shown (:func:`grid_caption`);
+    with an attention column, the last row is its colour key and how to read it
+    (:func:`gi_tf.utils.visualize.legend_panel`, the legend gi-app shows).
 
     Args:
         evaluation: :class:`gi_tf.evaluation.evaluate.Evaluation` with ``examples``.
@@ -119,10 +148,13 @@ def example_grid(evaluation, attention_from=None, min_side=128):
             that returned one).
         min_side: images smaller than this are enlarged by an integer factor (pixel
             duplication, no interpolation) for viewing; 0 keeps the original size.
+        chosen: how the shown samples were picked, for the caption (e.g. "the first 4").
     """
-    from gi_tf.utils.visualize import side_by_side  # lazy: only for the image files
+    from gi_tf.utils.visualize import caption_strip  # lazy: OpenCV draws the text
+    from gi_tf.utils.visualize import legend_panel
+    from gi_tf.utils.visualize import side_by_side
 
-    rows = []
+    rows, attention_shown = [], False
     for example in evaluation.examples:
         sample = example["sample"]
         images = [sample.image, masked_view(sample.image, sample.holes)]
@@ -135,12 +167,18 @@ def example_grid(evaluation, attention_from=None, min_side=128):
             images.append(example["attention"][source])
             labels.append("attention" if len(example["attention"]) == 1
                           else f"attention ({source})")
+            attention_shown = True
         if min_side:
             images = _enlarged(images, min_side)
         rows.append(side_by_side(images, labels=labels))
     if not rows:
         raise ValueError("no examples to draw (num_examples=0?)")
     width = max(r.shape[1] for r in rows)
+    caption = grid_caption(len(rows), _sample_count(evaluation), chosen)
+    if caption:
+        rows.insert(0, caption_strip(caption, width))
+    if attention_shown and width >= LEGEND_SIZE + 40:
+        rows.append(legend_panel(width, LEGEND_SIZE))
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255)
             for r in rows]
     return np.concatenate(rows, axis=0)
@@ -155,7 +193,8 @@ def output_names(evaluation):
     return names + (["examples.png"] if evaluation.examples else [])
 
 
-def write_outputs(evaluation, output_dir, header="", attention_from=None, footer=""):
+def write_outputs(evaluation, output_dir, header="", attention_from=None, footer="",
+                  chosen=None):
     """Write the report files (module doc) into ``output_dir``; return the table.
 
     The files are :func:`output_names` (``examples.png`` only if there are examples).
@@ -167,6 +206,7 @@ def write_outputs(evaluation, output_dir, header="", attention_from=None, footer
             model and the mask seed).
         attention_from: see :func:`example_grid`.
         footer: markdown put after the metric note in ``metrics.md``.
+        chosen: how the examples were picked, for the grid's caption (:func:`example_grid`).
     """
     from gi_tf.utils.image_io import write_image_atomic  # lazy: only for the image files
 
@@ -180,7 +220,7 @@ def write_outputs(evaluation, output_dir, header="", attention_from=None, footer
     write_text_atomic(files.join(output_dir, "metrics.md"), document)
     if evaluation.examples:
         write_image_atomic(files.join(output_dir, "examples.png"),
-                           example_grid(evaluation, attention_from))
+                           example_grid(evaluation, attention_from, chosen=chosen))
     return table
 
 

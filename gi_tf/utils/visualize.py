@@ -310,6 +310,65 @@ def legend_image(size=65, background=255):
     return out
 
 
+ATTENTION_LEGEND = (
+    "White: the pixel was not filled, or its content came from right where it is. A "
+    "colour: it was borrowed from a patch in that direction, stronger colour = farther "
+    "away (same layout as the disc: the centre is white, the rim the farthest offset). "
+    "Red = from below, light blue = from above, yellow = from the right, violet = from "
+    "the left.")
+"""How to read an attention map, in plain text; gi-app and the example grids show it."""
+
+_LINE_H = 16  # px of one text line (labels, captions, the legend's reading)
+
+
+def _text_width(text):
+    import cv2  # lazy: only needed for text
+
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0] + 4
+
+
+def wrap_text(text, width):
+    """``text`` split at spaces into lines that fit ``width`` pixels (a longer word
+    gets a line of its own)."""
+    lines = []
+    for word in text.split():
+        if lines and _text_width(lines[-1] + " " + word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def caption_strip(text, width, background=255):
+    """uint8 RGB ``[16 * lines, width, 3]``: ``text`` in black, wrapped to ``width``."""
+    lines = wrap_text(text, int(width)) or [""]
+    return np.concatenate([_label_strip(line, int(width), _LINE_H, background)
+                           for line in lines], axis=0)
+
+
+def legend_panel(width, size=65, background=255):
+    """The colour key (:func:`legend_image`) with :data:`ATTENTION_LEGEND` beside it.
+
+    Args:
+        width: pixels of the whole panel (at least ``size + 40``).
+        size: side of the colour disc.
+
+    Returns:
+        uint8 RGB ``[max(size + 8, 16 * lines + 8), width, 3]``.
+
+    >>> legend_panel(400).shape[1:]
+    (400, 3)
+    """
+    width, size = int(width), int(size)
+    if width < size + 40:
+        raise ValueError(f"width must be at least size + 40 = {size + 40}; got {width}")
+    text = caption_strip(ATTENTION_LEGEND, width - size - 12, background)
+    panel = np.full((max(size, text.shape[0]) + 8, width, 3), background, np.uint8)
+    panel[4:4 + size, 4:4 + size] = legend_image(size, background)
+    panel[4:4 + text.shape[0], size + 12:] = text
+    return panel
+
+
 def _as_rgb_panel(image, index):
     image = np.asarray(image)
     if image.dtype == bool:

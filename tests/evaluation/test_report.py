@@ -9,6 +9,8 @@ import pytest
 
 from gi_tf.evaluation import evaluate as ev
 from gi_tf.evaluation import report
+from gi_tf.utils import visualize
+from gi_tf.utils.image_io import read_image
 
 
 def _result():
@@ -43,14 +45,50 @@ def test_write_outputs_writes_all_files_and_no_temporaries(tmp_path):
 def test_example_grid_has_a_column_per_method_and_the_attention_map():
     result = _result()
     grid = report.example_grid(result, min_side=0)
-    # 2 examples; per row: input, masked, 2 methods, attention = 5 panels of 32 px + pads.
-    assert grid.dtype == np.uint8 and grid.shape == (2 * (16 + 32 + 8), 5 * 32 + 6 * 4, 3)
+    # a caption strip, then 2 examples; per row: input, masked, 2 methods, attention = 5
+    # panels of 32 px + pads; then the attention legend
+    width = 5 * 32 + 6 * 4
+    legend = visualize.legend_panel(width, report.LEGEND_SIZE)
+    assert grid.dtype == np.uint8 and grid.shape == (16 + 2 * (16 + 32 + 8) + legend.shape[0],
+                                                     width, 3)
+    np.testing.assert_array_equal(grid[:16], visualize.caption_strip("all 2 samples shown", width))
     # the attention panel (last) shows the method's map (value 200)
-    assert (grid[16 + 4:16 + 36, -36:-4] == 200).all()
+    assert (grid[16 + 16 + 4:16 + 16 + 36, -36:-4] == 200).all()
+    np.testing.assert_array_equal(grid[-legend.shape[0]:], legend)
     # by default small images are enlarged 4x by pixel duplication (32 -> 128 px)
     big = report.example_grid(result)
-    assert big.shape == (2 * (16 + 128 + 8), 5 * 128 + 6 * 4, 3)
-    np.testing.assert_array_equal(big[20:148:4, 4:132:4], result.examples[0]["sample"].image)
+    legend = visualize.legend_panel(5 * 128 + 6 * 4, report.LEGEND_SIZE)
+    assert big.shape == (16 + 2 * (16 + 128 + 8) + legend.shape[0], 5 * 128 + 6 * 4, 3)
+    np.testing.assert_array_equal(big[36:164:4, 4:132:4], result.examples[0]["sample"].image)
+
+
+def test_example_grid_caption_says_how_many_of_the_samples_are_shown():
+    image = np.random.default_rng(2).integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    holes = np.zeros((32, 32), bool)
+    holes[4:12, 4:12] = True
+    samples = [ev.Sample(f"s{i}", image, holes, "box") for i in range(3)]
+    result = ev.evaluate({"copy": lambda im, h: im}, samples, num_examples=1, progress=False)
+    assert report.grid_caption(1, 3, "the first 1") == "1 of 3 samples shown (the first 1)"
+    assert report.grid_caption(3, 3, "ignored") == "all 3 samples shown"
+    assert report.grid_caption(2, 0) == ""  # hand-made evaluation: no rows, no caption
+    grid = report.example_grid(result, min_side=0, chosen="the first 1")
+    width = 3 * 32 + 4 * 4
+    np.testing.assert_array_equal(
+        grid[:32], visualize.caption_strip("1 of 3 samples shown (the first 1)", width))
+    # one example row under the two-line caption and no legend (no attention map here)
+    assert grid.shape == (32 + 16 + 32 + 8, width, 3)
+    # the caption has dark text; the row under it starts with the label strip of "input"
+    assert grid[:32].min() < 128
+
+
+def test_write_outputs_passes_how_the_examples_were_chosen(tmp_path):
+    result = _result()
+    result.examples = result.examples[:1]
+    report.write_outputs(result, str(tmp_path), chosen="the first 1")
+    grid = read_image(str(tmp_path / "examples.png"))
+    width = 5 * 128 + 6 * 4
+    expected = visualize.caption_strip("1 of 2 samples shown (the first 1)", width)
+    np.testing.assert_array_equal(grid[:expected.shape[0]], expected)
 
 
 def test_text_write_is_atomic_on_failure(tmp_path):

@@ -260,3 +260,37 @@ def test_side_by_side_layout_and_labels():
         viz.side_by_side([rgb.astype(np.float32)])
     with pytest.raises(ValueError, match="labels"):
         viz.side_by_side([rgb], labels=["a", "b"])
+
+
+def test_wrap_text_keeps_every_word_and_fits_the_width():
+    lines = viz.wrap_text(viz.ATTENTION_LEGEND, 200)
+    assert " ".join(lines).split() == viz.ATTENTION_LEGEND.split() and len(lines) > 3
+    assert all(viz._text_width(line) <= 200 for line in lines if " " in line)
+    assert viz.wrap_text("", 50) == []
+    strip = viz.caption_strip("one two three four five six", 60)
+    assert strip.shape == (16 * len(viz.wrap_text("one two three four five six", 60)), 60, 3)
+
+
+def test_legend_panel_is_the_disc_beside_its_reading():
+    panel = viz.legend_panel(300, 33)
+    np.testing.assert_array_equal(panel[4:37, 4:37], viz.legend_image(33))
+    text = panel[:, 45:]
+    assert text.min() < 100 and panel.shape[1] == 300  # black text beside the disc
+    rows = len(viz.wrap_text(viz.ATTENTION_LEGEND, 300 - 33 - 12))
+    assert panel.shape[0] == max(33, 16 * rows) + 8
+    with pytest.raises(ValueError, match="width must be at least"):
+        viz.legend_panel(60, 33)
+
+
+def test_legend_reading_names_the_colours_the_disc_shows():
+    # "Red = from below, light blue = from above, yellow = from the right, violet = from the
+    # left": check each against the disc's rim (offsets of maximum length).
+    assert "Red = from below" in viz.ATTENTION_LEGEND and "violet = from the left" in \
+        viz.ATTENTION_LEGEND
+    disc = viz.legend_image(65).astype(int)
+    below, above, right, left = disc[62, 32], disc[2, 32], disc[32, 62], disc[32, 2]
+    assert below[0] > 200 and below[1] < 80 and below[2] < 80  # red
+    assert above[0] < 80 and above[1] > 150 and above[2] > 200  # light blue
+    assert right[0] > 200 and right[1] > 180 and right[2] < 80  # yellow
+    assert left[0] < 150 and left[1] < 80 and left[2] > 200  # violet
+    assert (disc[32, 32] == 255).all()  # white centre
