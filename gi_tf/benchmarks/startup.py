@@ -115,17 +115,18 @@ def parse_result_line(text):
 def run_process(argv, timeout=TIMEOUT_S):
     """``(wall seconds, stdout + stderr)`` of ``argv``; RuntimeError with its last lines
     when it fails or runs past ``timeout``."""
+    name = argv[2] if argv[1:2] == ["-m"] else " ".join([os.path.basename(argv[0])] + argv[1:2])
     start = time.perf_counter()
     try:
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{argv[2]} ran past {timeout} s") from None
+        raise RuntimeError(f"{name} ran past {timeout} s") from None
     seconds = time.perf_counter() - start
     text = done.stdout.decode(errors="replace")
     if done.returncode != 0:
         tail = text.strip().splitlines()[-3:]
-        raise RuntimeError(f"{argv[2]} exited {done.returncode}: " + " | ".join(tail))
+        raise RuntimeError(f"{name} exited {done.returncode}: " + " | ".join(tail))
     return seconds, text
 
 
