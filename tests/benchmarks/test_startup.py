@@ -43,7 +43,8 @@ def test_gi_inpaint_timing_line_is_parsed_into_its_parts():
 
 
 def test_result_line_is_the_last_tagged_line():
-    text = f"noise\n{startup.RESULT_TAG}{{\"call_s\": 1}}\nmore\n{startup.RESULT_TAG}{{\"call_s\": 2}}\n"
+    tag = startup.RESULT_TAG
+    text = f"noise\n{tag}{{\"call_s\": 1}}\nmore\n{tag}{{\"call_s\": 2}}\n"
     assert startup.parse_result_line(text) == {"call_s": 2}
     with pytest.raises(ValueError, match="no result line"):
         startup.parse_result_line("TensorFlow chatter only")
