@@ -6,4 +6,4 @@ figure can be read against the machine's own matmul rate measured in the same ru
 
 SECTION_ORDER = ("yardstick", "attention", "generator", "memory", "precision", "training",
                  "original", "saved_model", "large", "stability",
-                 "beam")
+                 "beam", "startup")

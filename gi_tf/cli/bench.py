@@ -10,7 +10,9 @@ yardstick, attention, generator, memory, precision, training, original (gi_tf be
 authors' v1.0.0 graph, built by gi-parity's loader from ``--original``/``--neuralgym``
 checkouts; skipped without them), saved_model, large (big
 photos end to end: the windowed and the whole-image paths, their exactness), stability
-(hundreds of small gi-train steps: finite losses, resident memory per step). Each prints
+(hundreds of small gi-train steps: finite losses, resident memory per step), beam, startup
+(fresh processes: gi-export, gi-inpaint to the first result, ops per signature, the first
+request with and without TF Serving's warm-up). Each prints
 a table as it finishes; ``--output_json`` also writes every figure together with the
 machine description and the settings.
 """
