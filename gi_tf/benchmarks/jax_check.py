@@ -1,34 +1,12 @@
 """Same numbers under Keras' JAX backend as under TensorFlow: attention layer and generator.
 
-The GPU machine this project may borrow has JAX and no TensorFlow, so the layers and the
-generator are written with ``keras.ops`` only. This check proves it on any machine with
-two virtual environments (one with TensorFlow, one with JAX and no TensorFlow):
-
-    # 1. TensorFlow venv: seeded inputs, generator weights and the TF outputs -> DIR
-    KERAS_BACKEND=tensorflow python -m gi_tf.benchmarks.jax_check save /tmp/jax_check
-    # 2. JAX venv (pip install "jax[cpu]" keras numpy opencv-python-headless absl-py h5py,
-    #    then pip install --no-deps -e . in the checkout): recompute, compare, print the
-    #    largest differences
-    KERAS_BACKEND=jax python -m gi_tf.benchmarks.jax_check compare /tmp/jax_check
-
-``bash .ci/jax`` does both, the JAX venv built from scratch.
-
-Cases: :class:`ContextualAttention` ``batched``, ``literal`` and chunked (one grid row
-per chunk) on random features with per-sample holes, and the full generator (random
-weights, shared through a ``.weights.h5`` file) with full and chunked attention; on
-the JAX side also the batched attention and the generator compiled with ``jax.jit``.
-``compare`` prints, per output, the max absolute difference and the fraction of
-attention offsets that differ (a near-tie may flip an argmax), plus the JAX forward
-time of each case. Exit status 1 if a float output differs by more than 1e-4.
-
-Case names after the directory run only those (``save DIR generator`` then ``compare DIR
-generator generator_jit``): the quick form the tests use.
-
-Only what both sides have is imported at module level (NumPy, Keras, the layers and
-the generator, and the file layer, which serves local paths without TensorFlow; JAX only
-in the functions that need it): ``compare`` runs where TensorFlow is not installed
-(``tests/benchmarks/test_jax_check.py`` checks it in a subprocess that cannot
-import TensorFlow, and ``.ci/jax`` runs the full check in a venv without it).
+``save DIR`` (TensorFlow venv) writes seeded inputs, generator weights and TF outputs;
+``compare DIR`` (a venv with JAX and no TensorFlow) recomputes the attention tilings and the
+generator (also under ``jax.jit``), prints the largest differences and the JAX times, and
+exits 1 above 1e-4. Case names after ``DIR`` run only those. ``bash .ci/jax`` does both;
+commands: docs/benchmarks.md, "TF vs Keras-JAX". Only NumPy, Keras, the layers, the
+generator and the file layer are imported at module level, so ``compare`` runs without
+TensorFlow (tests/benchmarks/test_jax_check.py checks it).
 """
 
 import io

@@ -1,36 +1,13 @@
 """Large photos end to end: the windowed path, the whole-image path, their exactness.
 
-Every case runs ``Inpainter.inpaint`` (uint8 in and out: padding, network, paste,
-attention map) on a smooth synthetic photo in a fresh Python process, after an untimed
-64x64 warm-up call (graph tracing); ``seconds`` is the median of the timed calls at the
-size, ``peak_mb`` the peak memory of the first one over the resident memory before it
-(as :mod:`gi_tf.benchmarks.memory` measures it: VmHWM on CPU, the allocator peak on GPU),
-``process_mb`` the process's total peak.
-
-Rows (``--quick`` shrinks every size and runs the cases in the calling process, so the
-section runs in seconds):
-
-* ``unit``: 512x512, a centred 256x256 hole, the whole image through the network
-  (``window="off"``): the time every other checkpoint row is divided by (``vs_unit``);
-* ``hd_hole``: 1920x1080 with a 256x256 hole (``window="auto"``: the windowed path);
-* ``12mp_hole``: 4000x3000 with a 512x512 hole (windowed);
-* ``hd_strokes``: 1920x1080 with free-form strokes over the whole image (the windowed
-  path saves nothing: the whole-image path with chunked attention); ``floor_s`` is its
-  analytic FLOPs (:func:`gi_tf.benchmarks.flops.generator_flops`) divided by the run's
-  float32 matmul rate (the yardstick section), ``vs_floor`` the time over it;
-* ``exactness``: 1024x768, a batch of two samples with different masks (three boxes,
-  one touching the border; strokes in a corner region), windowed vs the full computation:
-  the largest float32 difference of the refined output in the hole, the largest uint8
-  difference, and whether every known pixel is the input's.
-
-The same cases run again through an exported SavedModel (``Inpainter.load``, whose
-``serving_default`` signature TF Serving runs; rows ``sm_*``, divided by ``sm_unit``, the
-SavedModel's own 512x512 time with ``window="auto"``).
-
-``floor_s`` uses the plan's analytic FLOPs of the path taken
-(:func:`gi_tf.inference.preprocessing.plan_costs`); ``est_mb`` is the plan's estimate of the
-request's peak working memory, the figure ``gi-export --max_request_gb`` bounds, and
-``est/peak`` its ratio to the measured ``peak_mb``.
+Every case runs ``Inpainter.inpaint`` (uint8 in and out) on a smooth synthetic photo in a
+fresh process after an untimed warm-up: ``unit`` (512x512, whole image, the time other rows
+are divided by), ``hd_hole`` and ``12mp_hole`` (windowed), ``hd_strokes`` (strokes over the
+whole image, against its FLOP floor) and ``exactness`` (windowed vs the full computation),
+then the same through an exported SavedModel (rows ``sm_*``). Peak memory is measured as
+:mod:`gi_tf.benchmarks.memory` does and compared with the plan's estimate (``est_mb``);
+``--quick`` shrinks every size and runs in-process. The columns: docs/benchmarks.md,
+"Large photos end to end".
 """
 
 import dataclasses

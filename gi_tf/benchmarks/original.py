@@ -1,28 +1,12 @@
 """gi_tf against the authors' v1.0.0 graph, timed side by side in one process.
 
 The authors' side is built by gi-parity's loader (:mod:`gi_tf.parity.original`) from the
-user's two checkouts (``--original``: JiahuiYu/generative_inpainting at ``v1.0.0``,
-``--neuralgym``: JiahuiYu/neuralgym) and run under ``tf.compat.v1`` by ``Session`` callables,
-as their ``test.py`` / ``train.py`` run it; nothing of theirs ships with gi_tf. Both sides
-get random weights (speed does not depend on them) and the same inputs; each case times
-the two in interleaved rounds (:func:`~gi_tf.benchmarks.common.time_interleaved`), so they
-share the machine's load, and reports wall and process-CPU time and their ratios
-(``ratio`` = gi_tf / original: below 1 gi_tf is faster).
-
-Cases (``--original_cases``, comma-separated ``KIND:SIZE`` or ``training:SIZExBATCH``):
-
-* ``generator:S`` -- one forward call, batch 1, ``S x S`` with a centred ``S/2`` box hole:
-  ``build_inpaint_net`` (``training=False``) against ``tf.function`` of gi_tf's generator
-  (float inputs in [-1, 1] on both sides).
-* ``inpaint:S`` -- the user path, uint8 in and out: the authors' ``build_server_graph`` with
-  ``test.py``'s uint8 conversion (input joined as ``test.py`` does) against
-  :meth:`gi_tf.inference.Inpainter.inpaint` (host checks, padding, the plan, the windowed
-  path where it pays).
-* ``training:SxB`` -- one step of the released recipe: ``CRITIC_STEPS`` critic updates then
-  one generator update, each an Adam step on a batch of ``B`` (the authors': ``train.py``'s
-  two train ops run by ``Session`` callables; gi_tf: :meth:`TrainLoop.run` of one step, the
-  call gi-train makes). The authors' graph is fed one fixed batch per update (their input
-  queue is not part of the figure); gi_tf reads it from an in-memory dataset.
+user's checkouts (``--original``, ``--neuralgym``) and run under ``tf.compat.v1`` as their
+``test.py`` / ``train.py`` run it. Both sides get random weights and the same inputs; each
+case (``--original_cases``: ``generator:S``, ``inpaint:S``, ``training:SxB``) times the two
+in interleaved rounds (:func:`~gi_tf.benchmarks.common.time_interleaved`), wall and process
+CPU, ``ratio`` = gi_tf / original. What each case compares: docs/benchmarks.md, "Speed
+beside the authors' graph".
 """
 
 import numpy as np

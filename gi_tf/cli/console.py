@@ -1,47 +1,14 @@
 """What a gi_tf command prints: one line per event, in the tool's own words.
 
-Every console script goes through :func:`gi_tf.cli.runner.run_app`, which calls
-:func:`setup` before TensorFlow is imported. From then on:
-
-* **Python warnings** (a skipped damaged checkpoint, a converted grey image) print as one
-  line, ``gi-inpaint: warning: skipping checkpoint ...``, without the
-  ``UserWarning`` class and the source line Python adds.
-* **TensorFlow's and Keras' Python log records** show at warning level and above only,
-  and each once: their INFO lines ("Sharding callback duration", "Using
-  MirroredStrategy", "Collective all_reduce tensors ...") describe their internals
-  (gi-train says which devices it uses in its own line), and TensorFlow adds a handler
-  of its own (every line twice, once as ``INFO:tensorflow:``) when it is imported
-  before absl's handler is installed, which :func:`setup` therefore installs first.
-  The tool's own INFO lines (progress, "Done: ...") stay.
-* **TensorFlow's C++ INFO lines** (``cpu_feature_guard``'s "This TensorFlow binary is
-  optimized ...") are hidden: ``TF_CPP_MIN_LOG_LEVEL=1`` unless the user set the
-  variable. Warnings and errors of the C++ runtime still show.
-* **Errors** are one line: ``gi-train: error: <reason> (see --help)`` for a usage error
-  (:func:`usage_error`), ``gi-train: error: <reason>`` for the others (each CLI's
-  ``main``); never the full ``--help``.
-
-* **TensorFlow's start-up lines** are hidden when nobody asked for them: the GPU-enabled
-  wheel writes, while its libraries load and before absl's C++ logging is initialised
-  (so ``TF_CPP_MIN_LOG_LEVEL`` does not reach them), ``WARNING: All log messages before
-  absl::InitializeLog() ...``, ``oneDNN custom operations are on ...`` and ``Could not
-  find cuda drivers ...`` (each twice, one per TensorFlow library), then, on a machine
-  without an NVIDIA driver, ``E0000 ... failed call to cuInit`` at the first device
-  query. :func:`setup` installs an import hook: the first ``import tensorflow`` (and one
-  ``tf.config.list_physical_devices()``, where the cuInit probe runs; it fixes no
-  setting) runs with the process's stderr (file descriptor 2) read through a filter
-  that drops exactly those lines (:data:`STARTUP_LINES`; the cuInit line only after the
-  "no cuda drivers" line said there is no driver) and passes every other line on as it
-  comes. ``TF_CPP_MIN_LOG_LEVEL=0`` set by the user turns the hook off: every line shows.
-
-What is *not* quieted, because it cannot be done cleanly:
-
-* TensorFlow's C++ warnings and errors printed while a program runs, for example
-  ``local_rendezvous.cc ... Local rendezvous is aborting with status: INVALID_ARGUMENT``
-  before the tool's own one-line error when a SavedModel refuses a request in its graph:
-  they come from the runtime at any moment, and only ``TF_CPP_MIN_LOG_LEVEL=2`` hides
-  them, which would hide TensorFlow's real warnings too. Set it yourself if you like.
-* A crash (a segmentation fault) *during* ``import tensorflow`` may lose its last
-  stderr lines: they are in the filter's pipe when the process dies.
+:func:`gi_tf.cli.runner.run_app` calls :func:`setup` before TensorFlow is imported. Then
+Python warnings print as ``gi-inpaint: warning: ...``; TensorFlow's and Keras' log records
+show from warning level, each once (absl's handler is installed first); C++ INFO lines are
+hidden (``TF_CPP_MIN_LOG_LEVEL=1`` unless set); errors are one line (:func:`usage_error`
+adds ``(see --help)``). TensorFlow's start-up lines, written before absl logging exists
+(:data:`STARTUP_LINES`), are dropped by an import hook that reads file descriptor 2 through
+a filter during the first ``import tensorflow``; a user's ``TF_CPP_MIN_LOG_LEVEL=0`` turns
+it off. Not quieted: C++ warnings printed while a program runs (only level 2 would hide
+them, real ones too), and a crash during the import may lose its last stderr lines.
 """
 
 import importlib.abc

@@ -1,31 +1,15 @@
 """gi-demo: train, export and evaluate DeepFill v1 on a built-in borrowing task, no download.
 
-One command on a fresh machine::
+Usage::
 
     gi-demo                        # or: python -m gi_tf.cli.demo
     gi-demo --steps=300 --seeds=0,1,2,3,4   # the same, trained longer, more seeds
 
-The task (:mod:`gi_tf.data.borrowing`): wallpapers, a random tile repeated with a random
-period and phase, so a hole's true content exists elsewhere in the same image: filling it
-well means borrowing from far away, the mechanism contextual attention is for. For every
-training seed (``--seeds``) it trains the CPU quickstart preset
-(``gi-train --preset=quickstart``, read from the same flagfile by
-:func:`quickstart_config`) twice, with and without contextual
-attention; exports the first seed's full model as a SavedModel; inpaints held-out
-wallpapers (another seed) with every model and the baselines (OpenCV Telea and
-Navier-Stokes; PatchMatch with ``pip install "gi_tf[patchmatch]"``); and writes under
-``--output_dir`` (default ``demo_out/``, where ``gi-app`` looks for a model)::
-
-    attention/seed_<s>/         checkpoints + model_config.json + train_config.json
-    no_attention/seed_<s>/      the same for the ablation
-    export/1/                   the SavedModel (TF Serving layout)
-    eval/metrics.md             the table (method x metric x mask kind), the spread over
-                                seeds, timings, reading
-    eval/metrics.csv, eval/summary.csv, eval/examples.png
-    panels/<image>_<mask>.png   input | masked | each method | attention map
-
-and prints the table. TensorFlow's op determinism is on (``--deterministic``): the same
-command on the same machine prints the same metrics. See :mod:`gi_tf.evaluation.demo`.
+Trains the quickstart preset (:func:`quickstart_config`, read from the same flagfile as
+``gi-train --preset=quickstart``) per seed with and without attention, exports the first
+seed's model, evaluates every model and the baselines on held-out wallpapers and writes
+everything under ``--output_dir`` (default ``demo_out/``, where ``gi-app`` looks for a
+model). The library: :mod:`gi_tf.evaluation.demo`; the output layout: docs/demo.md.
 """
 
 import datetime

@@ -1,29 +1,13 @@
 """gi-inpaint: fill the holes of your own images with a trained DeepFill v1 model.
 
-Usage::
+Usage (every flag: ``gi-inpaint --help``; recipes: docs/inpaint.md)::
 
-    # one image (white mask pixels = hole); any size
-    python -m gi_tf.cli.inpaint --model=export/saved_models/gi_tf \\
-        --image=photo.jpg --mask=mask.png --output=out/photo.png [--panel]
-
-    # a folder (masks matched by file name stem) or a list of "image mask output" lines
-    gi-inpaint --model=runs/places2 --image_dir=in --mask_dir=masks --output_dir=out
-    gi-inpaint --model=runs/places2 --list=jobs.txt
-
-    # no mask file: boxes TOP,LEFT,HEIGHT,WIDTH in pixels, or a colour painted on the image
-    gi-inpaint --model=runs/places2 --image=photo.jpg --box=64,32,100,80 --output=out.png
-    gi-inpaint --model=runs/places2 --image=painted.png --mask_color=#FF00FF --output=out.png
+    gi-inpaint --model=runs/mine --image=photo.jpg --mask=mask.png --output=out/photo.png
+    gi-inpaint --model=runs/mine --image_dir=in --mask_dir=masks --output_dir=out
 
 ``--model`` is an exported SavedModel (a version directory or an export base) or a gi_tf
-checkpoint (prefix or directory). Large photos: the network runs only where it reaches the
-hole (``--window=auto``, exact: the same result as the whole image; in the SavedModel's
-graph too); ``--plan`` prints, per image, the path chosen, its FLOPs, the estimated peak
-memory and time, without running the network;
-``--max_side=1024`` inpaints a downscaled copy and pastes the upscaled hole back;
-``--crop_to_hole=256`` processes only the hole's bounding box grown by 256 px (both change
-the result). ``--policy=crop`` reproduces the original test.py (the
-output is cropped to a multiple of 8). Every job is checked before anything is written;
-a bad job writes nothing and the exit status is 1 if any job failed.
+checkpoint (prefix or directory). Every job is checked before anything is written; a bad
+job writes nothing and the exit status is 1 if any job failed.
 """
 
 import os

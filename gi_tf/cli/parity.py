@@ -1,28 +1,15 @@
 """gi-parity: run the authors' DeepFill v1 code beside gi_tf and print the differences.
 
-Usage::
+Usage (setup: docs/parity.md)::
 
-    git clone https://github.com/JiahuiYu/generative_inpainting
-    git -C generative_inpainting checkout v1.0.0
-    git clone https://github.com/JiahuiYu/neuralgym
     pip install 'gi_tf[parity]'
     gi-parity --original=generative_inpainting --neuralgym=neuralgym
 
-The authors' files are read from the two checkouts and run unchanged under
-``tf.compat.v1`` (only what TensorFlow 2 removed is supplied by gi_tf's stand-ins, see
-``gi_tf/parity/standins.py``); nothing of theirs is shipped with gi_tf. Both sides get the
-same seeded weights (drawn per TF1 variable name) and inputs, and the tool compares:
-
-* the contextual-attention op (several sizes, rates 1/2/4, fuse on/off, batches of 1-3);
-* the generator with the authors' variables saved as a TF1 checkpoint and imported by
-  gi_tf's ``gi-import-tf1`` path: coarse and refined outputs, attention offsets, and the
-  uint8 result of their ``test.py``;
-* one training step: the loss terms ``l1_loss``, ``ae_loss``, ``g_loss``, ``d_loss``,
-  ``gp_loss`` and the gradients of both losses for every critic and generator variable.
-
-It prints one table (what, max abs and rel difference, tolerance, pass) and exits with
-status 1 if a row fails. ``--fixture_out`` writes the authors' numbers (summaries, small
-crops, offsets, losses) as JSON, the fixture the test suite compares gi_tf against.
+The authors' files are read from the two checkouts (``v1.0.0`` and neuralgym) and run
+unchanged under ``tf.compat.v1`` (:mod:`gi_tf.parity.standins` supplies what TensorFlow 2
+removed). It compares the attention op, the generator through ``gi-import-tf1`` and one
+training step (losses and gradients), prints one table and exits 1 if a row fails;
+``--fixture_out`` writes the authors' numbers as the JSON fixture the tests compare against.
 """
 
 import sys

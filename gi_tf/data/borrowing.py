@@ -1,28 +1,11 @@
 """The borrowing task: images whose holes are best filled by copying from elsewhere.
 
-Every image is a *wallpaper* (:func:`wallpaper`): a random tile (rectangles and ellipses of
-random colours on a random background, drawn with wrap-around so the tile is seamless)
-repeated over the image with a random period ``(py, px)`` and a random phase. So
-
-    ``image[y, x] == image[y + k * py, x + l * px]`` for all integers ``k, l``
-
-wherever both pixels lie inside the image: the true content of a hole exists elsewhere in
-the same image, at an offset that changes from image to image. A method that finds that
-offset from the hole's surroundings and copies (contextual attention, PatchMatch) can fill
-the hole exactly; one that continues the surroundings smoothly (OpenCV's Telea and
-Navier-Stokes) cannot, and a network without attention has to learn copying at every
-possible offset with convolutions. :func:`copy_offsets` gives, for each hole pixel, the
-nearest offset at which its true value lies in the known region.
-
-Periods are multiples of :data:`GRID` (8 px) by default, from 16 to 48 px: the generator's
-contextual attention compares patches on a grid of 8 px cells (3x3 patches at 1/8 of the
-image size), so an exact source of every cell lies on its grid; ``period_multiple=1``
-allows any integer period. Nothing is random outside the arguments: an image is a pure
-function of ``(seed, index, size)`` (NumPy ``default_rng([seed, index, ...])``), so a seed
-names a dataset (training :data:`TRAIN_SEED`, held-out :data:`HELD_OUT_SEED`, as
-:mod:`gi_tf.data.builtin_images`).
-
-Images are uint8 RGB ``[size, size, 3]``; holes are bool ``[H, W]`` (True = hole).
+Every image is a *wallpaper* (:func:`wallpaper`): a seamless random tile repeated with a
+random period ``(py, px)`` (multiples of :data:`GRID`, the attention's 8 px cells, by
+default) and phase, so the true content of a hole exists elsewhere in the same image;
+:func:`copy_offsets` gives, per hole pixel, the nearest offset where it is known. An image
+is a pure function of ``(seed, index, size)`` (:data:`TRAIN_SEED`, :data:`HELD_OUT_SEED`).
+Images are uint8 RGB ``[size, size, 3]``; holes bool ``[H, W]`` (True = hole).
 
 Example:
     >>> sample = wallpaper(0, 3, 64)

@@ -1,28 +1,11 @@
 """Built-in demo images: procedural textures (always) and sample photographs (optional).
 
-Nothing here downloads anything. Every image is uint8 RGB ``[size, size, 3]`` and is a
-pure function of its arguments, so a seed names a dataset: training uses one seed,
-held-out evaluation another (:data:`TRAIN_SEED`, :data:`HELD_OUT_SEED`).
-
-Textures (:func:`texture`) are the kind of image where contextual attention should pay
-off: a hole in a periodic or near-periodic pattern is best filled by copying a distant
-patch of the same pattern. Kinds (:data:`TEXTURE_KINDS`):
-
-* ``stripes``: parallel bands at any angle, hard or soft edges;
-* ``tiles``: checkerboards and rectangular tiles with grout lines;
-* ``bricks``: running-bond bricks with mortar and a shade per brick;
-* ``dots``: a (possibly hexagonal) grid of discs;
-* ``weave``: two crossing stripe sets, over/under alternating per cell;
-* ``waves``: smooth periodic noise, a sum of sinusoids with integer frequencies;
-* ``noise``: non-periodic value noise (octaves of bilinearly upsampled random grids),
-  where nothing can be copied exactly (a control).
-
-Each periodic kind may be bent by a smooth random warp, so it is only near-periodic,
-and every image gets a mild illumination gradient and pixel noise.
-
-Photographs (:func:`photo`, :data:`PHOTOS`) come from scikit-image's package data
-(install the ``[demo]`` extra); only images whose scikit-image docs state public domain
-or CC0 are listed, with the licence and author recorded per image. The three
+Nothing here downloads anything. Every image is uint8 RGB ``[size, size, 3]`` and a pure
+function of its arguments, so a seed names a dataset (:data:`TRAIN_SEED`,
+:data:`HELD_OUT_SEED`). Textures (:func:`texture`, kinds :data:`TEXTURE_KINDS`) are
+periodic or near-periodic patterns, plus non-periodic ``noise`` as a control. Photographs
+(:func:`photo`, :data:`PHOTOS`) come from scikit-image's package data (the ``[demo]``
+extra), public domain or CC0 only, with licence and author per image; the
 :data:`HELD_OUT_PHOTOS` are never used for training.
 """
 

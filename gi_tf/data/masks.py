@@ -1,26 +1,13 @@
 """Training masks: random boxes (DeepFill v1), brush strokes (DeepFill v2 style) or a mix.
 
-Every mask is float32 ``[B, H, W, 1]`` with **1 = hole** and 0 = known pixel. Boxes are
-int32 ``[B, 4]`` rows ``(top, left, height, width)`` in pixels.
-
-:func:`sample_masks` is the entry point: it draws a batch of holes for a
-:class:`MaskConfig` and returns the box the local critic should see for each sample
-(the drawn box for box masks, the tight bounding box of the hole for free-form masks);
-:func:`crop_bboxes` cuts those boxes out and resizes them to the local critic's size
-with ``tf.image.crop_and_resize``, so box and free-form masks share one code path.
-
-All randomness comes from the ``seed`` argument and stateless ``tf.random`` ops
-(:mod:`gi_tf.ops.seeds`), so the same seed always gives the same masks, in eager mode,
-inside a ``tf.function`` train step and under ``tf.distribute``. ``seed`` may be an int,
-a ``[2]`` integer tensor, or a ``keras.random.SeedGenerator`` (one ``next()`` is drawn).
-Under a distribution strategy either fold the replica id into the seed
-(``tf.random.experimental.stateless_fold_in(seed, replica_id)``) so replicas draw
-different masks, or draw the global batch on every replica and slice it.
-
-Differences from the released v1.0.0 code (``random_bbox`` + ``bbox2mask``), on purpose:
-masks are drawn per sample (the original draws one box and one shrink per batch;
-``MaskConfig(per_sample=False)`` gives that back), and the shrink is drawn with
-stateless TF ops instead of NumPy's global generator inside a ``py_func``.
+Masks are float32 ``[B, H, W, 1]`` with 1 = hole; boxes int32 ``[B, 4]`` rows ``(top, left,
+height, width)``. :func:`sample_masks` draws a batch for a :class:`MaskConfig` and the box
+the local critic sees (the drawn box, or the hole's tight box for free-form masks);
+:func:`crop_bboxes` cuts and resizes those boxes. All randomness comes from ``seed`` (an
+int, a ``[2]`` tensor or a ``keras.random.SeedGenerator``) through stateless ops, so the
+same seed gives the same masks eagerly, in a ``tf.function`` and under ``tf.distribute``.
+Unlike the released ``random_bbox`` + ``bbox2mask``, boxes are drawn per sample
+(``MaskConfig(per_sample=False)`` gives the original back) and without NumPy's global RNG.
 """
 
 import tensorflow as tf

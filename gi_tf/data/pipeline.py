@@ -1,38 +1,13 @@
 """tf.data training input: image folders, ``.flist`` files, TFRecord shards, textures.
 
-Sources are described in :mod:`gi_tf.data.sources`, the shard format in
-:mod:`gi_tf.data.tfrecords`.
-
-:func:`make_dataset` turns a :class:`DataConfig` into a ``tf.data.Dataset`` of float32
-``[B, image_size, image_size, 3]`` **RGB** batches in ``[-1, 1]``. Data flow::
-
-    element counter k = start, start+1, ...          (one stream per input pipeline)
-      -> which image: file index_shuffle(k mod N, seed, epoch = k div N)
-                      (TFRecords: the k-th record after file + buffer shuffling)
-      -> read + tf.io.decode_image (RGB, uint8)  -- parallel map
-      -> preprocess_image: resize, or upscale-if-small + random crop; optional flip
-      -> drop the images whose read/decode failed, count them in SkippedImages
-      -> batch (per-replica size) -> prefetch
-
-Decisions:
-
-* **Randomness is a function of (seed, pipeline, k).** Crops and flips use stateless ops
-  seeded from the element counter, and the file order is a stateless permutation per
-  epoch, so the stream is identical run to run whatever the parallelism, and
-  ``skip_batches`` resumes it exactly without reading what it skips (files and
-  textures; TFRecords skip by reading records without decoding them).
-* **Bad images never stop training.** A missing, unreadable or undecodable image is
-  dropped (``ignore_errors``); the gap it leaves in the counter sequence is what gets
-  counted and logged, with the file name. Only when none of the first images of a
-  source can be read does :func:`make_dataset` raise, because then the stream would
-  spin forever without producing a batch.
-* **Preprocessing follows neuralgym's ``DataFromFNames``** as DeepFill v1 uses it:
-  ``random_crop=False`` resizes to ``image_size`` (bilinear, aspect ratio not kept;
-  the CelebA-HQ setting and the released default); ``random_crop=True`` upscales an image
-  with a side below ``image_size`` (aspect kept, rounded up) and takes a random crop
-  without downscaling (the Places2 setting). Unlike the original, the order is shuffled
-  (the original reads its list cyclically, in order), flips are available, and colours
-  are RGB (the original feeds BGR); JPEG EXIF orientation is not applied.
+:func:`make_dataset` turns a :class:`DataConfig` (sources: :mod:`gi_tf.data.sources`,
+shards: :mod:`gi_tf.data.tfrecords`) into a ``tf.data.Dataset`` of float32
+``[B, image_size, image_size, 3]`` RGB batches in [-1, 1]: element counter ``k`` -> file
+(a stateless per-epoch permutation) -> read and decode -> :func:`preprocess_image` (resize,
+or upscale-if-small and random crop, as neuralgym's ``DataFromFNames``; optional flip,
+seeded by ``k``) -> failed images dropped and counted in ``SkippedImages`` -> batch ->
+prefetch. The stream is a function of (seed, pipeline, ``k``), so ``skip_batches`` resumes
+it exactly; it raises only when none of a source's first images can be read.
 """
 
 

@@ -1,44 +1,15 @@
 """The built-in demo as a library: train, export, inpaint held-out images, evaluate.
 
 :func:`run_demo` does what ``gi-demo`` (:mod:`gi_tf.cli.demo`) promises, from a
-:class:`DemoSettings`; every step is a small function usable on its own:
-
-1. the **borrowing task** (:mod:`gi_tf.data.borrowing`): wallpapers, a random tile repeated
-   with a random period and phase, so the true content of every hole exists elsewhere in
-   the same image at an offset that changes from image to image; training images from one
-   seed, held-out images from another (with the ``[demo]`` extra and ``photos=True``,
-   crops of public-domain/CC0 photographs as well);
-2. :func:`train_variant` for every training seed, twice with the same
-   :class:`~gi_tf.training.config.TrainConfig` (same data, steps and draws; gi-demo's is
-   the quickstart preset, :func:`gi_tf.cli.demo.quickstart_config`): the full generator
-   and, for the ablation, the one without contextual attention; each writes a checkpoint;
-3. :func:`gi_tf.inference.export.export_generator` for the first seed's full model;
-4. :func:`held_out_samples` scored by :func:`gi_tf.evaluation.evaluate.evaluate` for every
-   trained model (the first seed's through the SavedModel) and the baselines of
-   :func:`gi_tf.evaluation.baselines.baseline_methods` (OpenCV Telea and Navier-Stokes;
-   PatchMatch when ``pypatchmatch`` is installed); written by
-   :func:`gi_tf.evaluation.report.write_outputs`, one panel per sample
-   (:func:`write_panels`), the spread over seeds
-   (:func:`gi_tf.evaluation.report.seed_statistics`) and a plain reading
-   (:func:`gi_tf.evaluation.report.reading`).
-
-The quickstart preset is a CPU-sized version of the released setting: 128 px images (the
-attention matches 16x16 cells of 8 px), batch 8, box holes of half the image side shrunk by
-up to 1/16 per side as released, Adam 1e-4 as released, 35 steps. It trains the
-reconstruction objective only (spatially discounted hole ℓ1 + known-region ℓ1, both with
-the coarse terms): ``critic_steps=0`` and ``gan_weight=0``. On 2 CPU cores one critic
-update (with its gradient penalty) costs about twice a generator update, and in a few dozen
-steps the WGAN term (weight 0.001 in the released loss) cannot help; the
-contextual-attention branch is still trained end to end, which is what the ablation
-measures. The preset has one source, ``gi_tf/training/presets/quickstart.flags``:
-``gi-train --preset=quickstart`` trains it, and gi-demo reads it the same way; raise
-``critic_steps``/``gan_weight`` there (or ``gi-demo --critic_steps``) for the full GAN.
-
-**Reproducible.** :func:`run_demo` turns TensorFlow's op determinism on while it runs
-(:func:`op_determinism`); weights, data order, holes and PatchMatch are seeded, so the same
-settings on the same machine give the same metrics (only the timing columns change).
-Another CPU, thread count or TensorFlow build may change the last digits; the ablation is
-read from several training seeds, never from one run.
+:class:`DemoSettings`: on the borrowing task (:mod:`gi_tf.data.borrowing`) it trains, per
+training seed, the full generator and the ablation without contextual attention with the
+same :class:`~gi_tf.training.config.TrainConfig` (:func:`train_variant`; gi-demo's is the
+quickstart preset); exports the first seed's full model; scores every model and the
+baselines on held-out images (:func:`held_out_samples`,
+:func:`gi_tf.evaluation.evaluate.evaluate`); and writes the report, the spread over seeds
+and one panel per sample (:func:`write_panels`). Op determinism is on while it runs
+(:func:`op_determinism`), so the same settings on the same machine give the same metrics.
+What the preset is and why: docs/demo.md and WORKSPACE.md, "Evaluation, demo, app".
 """
 
 import contextlib

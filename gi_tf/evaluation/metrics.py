@@ -1,30 +1,11 @@
 """Image-quality metrics of an inpainting result, whole image and hole only (NumPy).
 
-``t`` = ground truth, ``p`` = result, both mapped to [0, 1] (uint8 / 255; float input is
-taken as already in [0, 1]); "hole" variants use only the hole pixels; all RGB channels
-count equally.
-
-* ``l1`` = 100 * mean |p - t|: mean absolute error in percent of the [0, 1] range.
-* ``l2`` = 100 * mean (p - t)^2: mean squared error in percent of the range.
-* ``psnr`` = 10 * log10(1 / mean (p - t)^2) dB (peak 1.0); ``inf`` for identical images.
-* ``ssim``: structural similarity (Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004) with
-  the paper's settings: 11 x 11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03,
-  dynamic range 1.0, population (not sample) covariances, on each RGB channel, averaged
-  over channels. The map uses reflected borders; ``ssim`` averages it over the interior
-  (a 5 px border cropped: the "valid" region, as ``tf.image.ssim`` and
-  ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
-  use_sample_covariance=False, data_range=1, channel_axis=-1)``), ``ssim_hole`` over the
-  hole pixels (whose windows also see nearby known pixels).
-* ``tv`` (total variation of the *result*, percent) = 100 * (mean over vertically
-  adjacent pairs |p[i+1, j] - p[i, j]| + mean over horizontally adjacent pairs
-  |p[i, j+1] - p[i, j]|), channels averaged. ``tv_hole`` counts only pairs with at least
-  one pixel in the hole. Lower is smoother, not better: compare with the ground
-  truth's own TV.
-
-DeepFill v1's Table 1 reports "mean l1 loss", "mean l2 loss" and "TV loss" in percent
-and PSNR; the authors called the errors relative and never published the exact formulas
-(JiahuiYu/generative_inpainting issue #146), so these are our definitions and the
-numbers are not comparable with the paper's.
+Both images map to [0, 1] (uint8 / 255; float taken as is); ``l1`` = 100 * mean|p - t|,
+``l2`` = 100 * mean (p - t)^2, ``psnr`` with peak 1 (``inf`` when identical), ``ssim`` as
+Wang et al. 2004 (11x11 Gaussian, sigma 1.5, population covariances, 5 px border cropped as
+``tf.image.ssim``), ``tv`` of the result in percent (compare with the ground truth's; lower
+is smoother, not better). The paper never published its formulas (the authors' issue #146),
+so these definitions are ours and not comparable with its Table 1.
 
 Example:
     >>> a = np.zeros((16, 16, 3), np.uint8); b = np.full((16, 16, 3), 51, np.uint8)

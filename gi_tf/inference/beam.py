@@ -1,35 +1,14 @@
 """Inpaint a whole dataset on Apache Beam: the exported SavedModel under RunInference.
 
-The library side of ``gi-inpaint-beam``; the only module of gi_tf that imports Apache Beam
-(``pip install 'gi_tf[beam]'``). The same pipeline runs on one machine (the DirectRunner's
-in-process engine) and on Dataflow, Flink or Spark; what each stage does is ``gi-inpaint``'s
-own code, so the pixels are the same:
-
-* **match**: ``--images`` (and ``--masks``) are globs on any filesystem Beam knows (local,
-  ``gs://``, ``s3://`` with Beam's extras; ``**`` crosses folders), matched by
-  ``fileio.MatchFiles``; files whose extension is not an image's are ignored. An input's
-  *relative path* is its path below the glob's fixed prefix (the folders before the first
-  wildcard); its output is ``<output_dir>/<relative folder>/<stem>.png``.
-* **pair**: image and mask meet by relative folder and stem (``in/a/x.jpg`` with
-  ``masks/a/x.png``), through a ``CoGroupByKey``; or one mask file (``--masks`` without a
-  wildcard) or ``--box`` rectangles for every image.
-* **read**: the bytes through Beam's filesystems, decoded and checked as ``gi-inpaint`` does
-  (:func:`gi_tf.utils.image_io.image_from_bytes`, :func:`gi_tf.inference.file_jobs.check_pair`).
-* **inpaint**: ``RunInference`` with :class:`InpaintModelHandler`: the export is loaded once
-  per worker process (:meth:`gi_tf.Inpainter.load`, shared by its threads); batches are
-  bounded in images and in pixels (``BatchElements``' element size = the image's pixels,
-  :class:`BatchWeight`), so a 12 MP photo goes alone while thumbnails go by the dozen; inside a batch, images of the
-  same size share one call of the ``serving_default`` signature (each is computed on its
-  own inside the graph's ``map_fn``: the result of one image does not depend on the batch).
-* **write**: atomically through :mod:`gi_tf.utils.files` (temporary name, rename), so an
-  existing output is always complete; optional panels (``gi-inpaint --panel``'s).
-
-**Nothing lost, nothing twice.** A bad input (unreadable, truncated, size mismatch, full
-mask, above ``max_pixels`` or the export's request bound, two inputs for one output, no
-mask) never fails the pipeline: it becomes a ``failed: <reason>`` record. Every matched image
-ends as exactly one record (``written``, ``skipped``, ``failed: ...``), and the records are
-written once, sorted by input, to ``<output_dir>/manifest.jsonl`` (:data:`MANIFEST_FILE`),
-also atomically. With ``skip_existing`` a re-run after a kill writes only what is missing.
+The library side of ``gi-inpaint-beam``, the only module of gi_tf that imports Apache Beam
+(``pip install 'gi_tf[beam]'``). Stages: match the ``--images`` / ``--masks`` globs on any
+Beam filesystem; pair image and mask by relative folder and stem (or one mask, or
+``--box``); read and check as ``gi-inpaint`` does; ``RunInference`` with
+:class:`InpaintModelHandler` (the export loaded once per worker process, batches bounded in
+images and pixels by :class:`BatchWeight`); write atomically through
+:mod:`gi_tf.utils.files`. A bad input becomes a ``failed: <reason>`` record, never a failed
+pipeline; every matched image ends as one record in ``<output_dir>/manifest.jsonl``
+(:data:`MANIFEST_FILE`). Usage: docs/beam.md.
 """
 
 import dataclasses

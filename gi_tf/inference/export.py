@@ -1,45 +1,15 @@
 """Export a generator as a SavedModel for TF Serving and ``tf.saved_model.load``.
 
-Three signatures, all with dynamic batch, height and width, all bodies taken from
+Five signatures, all with dynamic batch, height and width and bodies from
 :mod:`gi_tf.inference.preprocessing` (so they agree with ``Inpainter`` and ``gi-inpaint``):
-
-* ``serving_default``: ``image`` uint8 [N,H,W,3] RGB, ``mask`` uint8 [N,H,W,1]
-  (>= 128 = hole) -> ``inpainted`` uint8 [N,H,W,3], ``attention`` uint8 [N,H,W,3];
-* ``inpaint_float``: ``image`` float32 [N,H,W,3] in [-1, 1], ``mask`` float32
-  [N,H,W,1] (> 0.5 = hole) -> ``inpainted`` float32 [N,H,W,3] in [-1, 1], ``offsets``
-  int32 [N,ceil(H/8),ceil(W/8),2];
-* ``inpaint_encoded``: ``image_bytes`` string [N] (PNG/JPEG/BMP/GIF), ``mask_bytes``
-  string [N] (hole where blue >= 128) -> ``inpainted_bytes``, ``attention_bytes``
-  string [N] (PNG; the ``_bytes`` suffix makes TF Serving's REST API return base64);
-* ``serving_window``: ``serving_default`` with a third input ``window`` (string scalar:
-  ``auto`` / ``on`` / ``off``) choosing the path (what ``Inpainter.load(...).inpaint(
-  window=...)`` runs);
-* ``plan``: ``mask`` uint8 [N,H,W,1], ``window`` string scalar -> per sample ``windowed``
-  bool, ``windows`` int32, ``flops``, ``peak_bytes``, ``windowed_flops``, ``whole_flops``
-  float32 [N]: what a request would cost, without running the network.
-
-Every signature plans each sample inside the graph (:mod:`gi_tf.inference.windowed`): the
-exact windowed path when it saves work (``auto``), else the whole image; a sample whose
-estimated working memory exceeds ``max_request_gb`` is refused with ``InvalidArgument``
-naming the estimate and the bound.
-
-``export/signatures.json`` in the repository is this contract in machine-readable form
-(a test compares it with an exported model).
-
-Bad requests fail with ``InvalidArgumentError`` and a sentence
-(:mod:`gi_tf.inference.preprocessing`), among them images above ``max_pixels`` (baked
-into the graph at export, recorded in ``export_info.json``; ``inpaint_encoded`` checks
-the header before decoding, so a decompression bomb is refused at no cost).
-
-Layout: ``<export_base>/<version>/`` (TF Serving's), holding ``saved_model.pb``,
-``variables/`` and ``assets.extra/{model_config.json, export_info.json,
-tf_serving_warmup_requests}`` (the last unless ``warmup=False``:
-:mod:`gi_tf.inference.warmup`). The base may
-be local or on any TF filesystem (``gs://``, ``ram://``). A version is written into a
-hidden temporary sibling directory and published with
-:func:`gi_tf.utils.files.publish_directory`: locally one atomic rename, so an interrupted
-export never leaves a half-written version that TF Serving could pick up; on object
-stores the files are moved one by one with ``saved_model.pb`` last.
+``serving_default`` (uint8 image and mask), ``serving_window`` (the same plus ``window``),
+``inpaint_encoded`` (PNG/JPEG bytes), ``inpaint_float`` (float32 in [-1, 1], with the
+offsets) and ``plan`` (the cost of a request, without running the network). Their inputs and
+outputs: ``export/README.md`` and ``export/signatures.json`` (a test compares it with an
+export). A version is written as ``<export_base>/<version>/`` (TF Serving's layout, with
+``assets.extra/``: model_config.json, export_info.json and the warm-up requests of
+:mod:`gi_tf.inference.warmup`), staged in a hidden sibling and published in one step by
+:func:`gi_tf.utils.files.publish_directory`.
 """
 
 import datetime

@@ -2,40 +2,14 @@
 
 Everything that turns user images into generator inputs, and generator outputs into user
 images, lives here with dynamic batch, height and width. :class:`gi_tf.Inpainter`,
-``gi-inpaint`` and every SavedModel signature (:mod:`gi_tf.inference.export`) call these functions,
-so the three cannot drift apart.
-
-Conventions (the original's ``test.py`` and ``inpaint_model.py``: ``build_server_graph``,
-JiahuiYu/generative_inpainting v1.0.0, except where noted):
-
-* images are RGB; uint8 0..255 or float32 in [-1, 1] (``x / 127.5 - 1``);
-* a uint8 mask pixel ``>= 128`` is a hole (the original's ``> 127.5``); a float mask
-  pixel ``> 0.5`` is a hole: the mask rule of :func:`gi_tf.utils.image_io.holes_from_mask`,
-  applied in the graph with the same constants (:func:`holes_from_uint8`, :func:`inpaint_float`);
-* the generator needs H, W multiples of 8. Policy ``"pad"`` (default) mirror-extends the
-  image **and its mask** at the bottom/right to the next multiple of 8 and crops the
-  result back, so any size works (:func:`pad_to_multiple`). Policy ``"crop"`` is the
-  original's: crop to ``floor(H/8)*8 x floor(W/8)*8`` from the top-left, and the result
-  has that size. On sizes that are multiples of 8 the two policies are identical;
-* the refined image is pasted into the hole only: known pixels are copied bit-exact from
-  the input (the original round-trips them through float and loses one level on values
-  1..63); hole pixels are the original's ``saturate_cast((x + 1) * 127.5)`` to uint8
-  (clamp, then truncate toward zero);
-* attention map: the offsets coloured by :func:`gi_tf.utils.visualize.offsets_to_rgb` with
-  ``running_max=False`` (each sample normalised on its own, so a result never depends on
-  what else is in the batch, e.g. under TF Serving's request batching), enlarged 8x by
-  pixel duplication and cropped to the image size; white for a sample without a hole;
-* a sample whose mask covers every pixel fails with :data:`FULL_MASK_MESSAGE`
-  (``InvalidArgumentError`` from the graph, which TF Serving returns as ``{"error": ...}``);
-* bad input is an ``InvalidArgumentError`` with a sentence, never a crash (each case is
-  tested on the exported signatures): image and mask of different batch size, height or
-  width; an empty batch; a zero height or width; more than ``max_pixels`` pixels
-  (default :data:`gi_tf.utils.image_io.DEFAULT_MAX_PIXELS`; encoded images are checked
-  on their header *before* decoding, so a decompression bomb costs nothing); float
-  images outside [-1, 1] or float masks outside [0, 1] (NaN included); bytes that do not
-  decode. Documented conversions instead of errors: uint8 masks are thresholded (>= 128),
-  float masks too (> 0.5); encoded grey images become RGB, alpha is dropped, 16-bit
-  images are scaled to 8 bits (``tf.image.convert_image_dtype``: the top byte).
+``gi-inpaint`` and all five SavedModel signatures (:mod:`gi_tf.inference.export`) call
+these functions, so they cannot drift apart. Conventions are the original ``test.py``'s
+except where noted in WORKSPACE.md, "Inference, export, serving": the mask rule of
+:func:`gi_tf.utils.image_io.holes_from_mask` with its constants; mirror padding to a
+multiple of 8 (policy ``"pad"``) or the original's top-left crop (``"crop"``); known
+pixels copied bit-exact, hole pixels truncated to uint8 as released; the attention map
+normalised per sample. Bad input is an ``InvalidArgumentError`` with a sentence
+(:data:`FULL_MASK_MESSAGE` for a full mask), never a crash.
 """
 
 import collections

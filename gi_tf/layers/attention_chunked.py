@@ -1,29 +1,14 @@
 """The geometry of the chunked attention: which foreground rows a chunk needs.
 
-The full score matrix has ``(H/8 * W/8)^2`` entries per image (4.2 GB in float32 for
-1920x1080), which is why the released code needed ~24 GB there. With ``chunk_elements``
-:class:`gi_tf.layers.ContextualAttention` takes each sample's foreground grid ``rows``
-grid rows at a time (``_attend_chunked``, ``propagate_rows``); only those rows' scores
-exist at once. This module says which rows and columns: no arithmetic of the attention.
-
-Attention propagation couples neighbouring foreground positions, in row-major order
-(horizontal pass) and then column-major order (vertical pass), with wrap-around at
-row/column ends. For ``fuse_k <= 3`` a chunk of grid rows ``[r0, r0 + rows)`` needs the
-raw scores of ``rows + 2`` rows, ``r0 - 1 .. r0 + rows`` taken modulo ``h`` (the wrap of
-the vertical pass: the first chunk's row ``-1`` is row ``h - 1``, the last chunk's row
-``h`` is row 0), plus two single positions (the last of row ``r0 - 2`` and the first of
-row ``r0 + rows + 1``, reached by the horizontal wrap): :func:`slot_rows`. The passes
-gather rows on the foreground side (:func:`row_major_step`, :func:`column_major_step`,
-:func:`slot_of`) and shift columns on the background side (:func:`shift_columns`,
-:func:`shift_columns_vertically`), so the result is identical to the unchunked layer
-(tested). Cost: ``(rows + 2) / rows`` times the matching FLOPs; rows per chunk from the
-bound with a minimum of :data:`MIN_CHUNK_ROWS` (:func:`chunk_rows`).
-
-On the TensorFlow backend the background columns of patches that touch a hole are left
-out of the softmax and of the paste matmul (they still count in its denominator, as in
-the released code). Samples and chunks run with :func:`sequential_fori_loop` (one chunk
-alive at a time). Peak memory is about eight chunk-sized float32 buffers
-(``~8 * 4 B * (rows + 2) * w * L``) plus the patch matrices (``gi-bench --sections=memory``).
+With ``chunk_elements``, :class:`gi_tf.layers.ContextualAttention` takes each sample's
+foreground grid a few rows at a time, so only those rows' scores exist at once (the full
+matrix is ``(H/8 * W/8)^2`` per image). This module says which rows and columns, no
+arithmetic of the attention: propagation couples neighbours row-major then column-major
+with wrap-around, so a chunk of rows ``[r0, r0 + rows)`` needs ``rows + 2`` rows of raw
+scores (modulo ``h``) plus two single positions (:func:`slot_rows`); the passes gather on
+the foreground side (:func:`row_major_step`, :func:`column_major_step`) and shift columns
+on the background side (:func:`shift_columns`), so the result is the unchunked layer's
+(tested). Rows per chunk: :func:`chunk_rows` (at least :data:`MIN_CHUNK_ROWS`).
 """
 
 import keras

@@ -1,30 +1,14 @@
 """The authors' DeepFill v1 graph, built from the user's checkouts under ``tf.compat.v1``.
 
-Nothing of the authors' code is part of gi_tf: :func:`load` reads the files of a user's
-checkout of JiahuiYu/generative_inpainting (tag ``v1.0.0``: ``inpaint_model.py``,
-``inpaint_ops.py``, ``inpaint.yml``) and of JiahuiYu/neuralgym (``neuralgym/ops/layers.py``,
-``gan_ops.py``, ``loss_ops.py``) and executes them unchanged, with the stand-ins of
-:mod:`gi_tf.parity.standins` for what TensorFlow 2 removed. The builders below call the
-authors' functions (``InpaintCAModel.build_inpaint_net``, ``build_server_graph``,
-``build_graph_with_losses``, ``contextual_attention``) in a fresh ``tf.Graph`` and return
-an :class:`OriginalGraph`: the graph, its session, named feeds and fetches, ready to run
-or to time (``make_callable``).
-
-API (also for timing the authors' code beside gi_tf)::
-
-    original = load(original_dir, neuralgym_dir)          # once per process, cached
-    gen = build_generator(original, batch=1, height=256, width=256, seed=0)
-    out = gen.run(["coarse", "refined", "offsets"], image=bgr_minus1_1, mask=mask_1hw1)
-    step = build_training_step(original, batch=16, image_size=256, seed=0, optimizer=True)
-    run_d = step.make_callable(["d_update"], ["images"])  # one critic update
-    run_g = step.make_callable(["g_update"], ["images"])  # one generator update
-    run_d(images_0_255); run_g(images_0_255)
-
-Weights: every builder sets its variables by name from ``weights`` (``{TF1 name:
-array}``), else draws them with :func:`gi_tf.parity.weights.draw_weights` from ``seed``.
-Random draws: the training step's box position, hole mask and gradient-penalty weights are
-the authors' random ops; feed ``top``, ``left``, ``mask``, ``alpha_local`` and
-``alpha_global`` to replace them with given draws (omit them to keep theirs).
+:func:`load` reads the user's ``inpaint_model.py``, ``inpaint_ops.py``, ``inpaint.yml``
+(JiahuiYu/generative_inpainting ``v1.0.0``) and neuralgym's ops and executes them
+unchanged with the stand-ins of :mod:`gi_tf.parity.standins`; nothing of theirs is part of
+gi_tf. The builders (:func:`build_generator`, :func:`build_training_step`, ...) call the
+authors' functions in a fresh ``tf.Graph`` and return an :class:`OriginalGraph`: graph,
+session, named feeds and fetches (``run``, ``make_callable``). Weights are set by TF1 name
+from ``weights`` or drawn from ``seed`` (:func:`gi_tf.parity.weights.draw_weights`); the
+training step's random ops can be replaced by feeding ``top``, ``left``, ``mask``,
+``alpha_local`` and ``alpha_global``.
 """
 
 import contextlib

@@ -1,26 +1,14 @@
 """Stand-ins for what TensorFlow 2 removed and the authors' v1 graph still imports.
 
-The released DeepFill v1 code (``inpaint_model.py``, ``inpaint_ops.py``, v1.0.0) is TF 1
-code: ``import tensorflow as tf`` then ``tf.variable_scope``, ``tf.layers.conv2d``,
-``tensorflow.contrib``'s ``arg_scope`` and neuralgym. :mod:`gi_tf.parity.original` loads
-those files unchanged with ``sys.modules["tensorflow"]`` pointing, for the duration of the
-load, at :func:`tf1_module`'s module. Everything here is plumbing, no math:
-
-* :func:`tf1_module`: ``tf.compat.v1``, plus ``layers`` = tf-keras's legacy
-  ``tf.layers`` (Keras 3 dropped them; the ``[parity]`` extra installs ``tf-keras``) and
-  ``contrib`` = :func:`contrib_modules` (``framework.arg_scope`` / ``add_arg_scope``,
-  ``layers.flatten`` and ``layers.xavier_initializer_conv2d``, the only ``tf.contrib``
-  pieces reached when the graph is imported and built);
-* :func:`arg_scope` / :func:`add_arg_scope`: default keyword arguments for decorated
-  functions inside a ``with`` block (explicit arguments win), as ``tf.contrib.framework``;
-* :func:`neuralgym_package`: a ``neuralgym`` package skeleton (the real
-  ``neuralgym/__init__.py`` imports its TF 1 trainers, callbacks and data queues, which
-  do not import under TF 2): ``neuralgym.models.Model`` (a named base class) and
-  ``neuralgym.ops.summary_ops`` (TensorBoard summaries as no-ops: they only add summary
-  ops). The modules that carry math (``neuralgym/ops/layers.py`` with ``resize`` and
-  ``flatten``, ``gan_ops.py`` with the WGAN loss, ``random_interpolates`` and
-  ``gradients_penalty``, ``loss_ops.py``) are the user's files, loaded by
-  :mod:`gi_tf.parity.original`.
+:mod:`gi_tf.parity.original` loads the authors' TF 1 files unchanged with
+``sys.modules["tensorflow"]`` pointing, for the duration of the load, at :func:`tf1_module`:
+``tf.compat.v1`` plus tf-keras's legacy ``tf.layers`` (the ``[parity]`` extra) and the few
+``tf.contrib`` pieces they reach (:func:`contrib_modules`: :func:`arg_scope`,
+:func:`add_arg_scope`, ``flatten``, ``xavier_initializer_conv2d``).
+:func:`neuralgym_package` is a skeleton of the ``neuralgym`` package (its ``__init__``
+imports TF 1 trainers): ``neuralgym.models.Model`` and no-op summaries. Plumbing only, no
+math: the modules that carry math (``neuralgym/ops/layers.py``, ``gan_ops.py``,
+``loss_ops.py``) are the user's files.
 """
 
 import contextlib

@@ -1,27 +1,12 @@
 """Names and channel layout of the authors' released TF1 DeepFill v1 checkpoints.
 
-The released snapshots hold the generator as ``inpaint_net/<scope>/kernel`` (HWIO, the
-Keras ``Conv2D`` layout) and ``inpaint_net/<scope>/bias``, where ``<scope>`` is the TF1
-variable scope of one ``gen_conv``: ``conv1`` ... ``allconv17``, doubled for the
-upsampling convolutions (``conv13_upsample/conv13_upsample_conv``). The layers of
-:class:`gi_tf.models.InpaintGenerator` carry the same scopes
-(:meth:`~gi_tf.models.InpaintGenerator.conv_layers`), so the name table is built from
-the model, not typed out: 42 convolutions, 84 variables, 3,601,542 parameters.
-
-Everything else a TF1 training snapshot may hold is classified here too: critic
-variables (``discriminator/...``), optimizer slots (``<variable>/Adam``,
-``<variable>/Adam_1``) and bookkeeping (``beta1_power``, ``global_step``...).
-
-Channel order: the released weights were trained on OpenCV's **BGR** images, gi_tf's
-public API is RGB. :func:`swap_bgr_rgb` converts (and converts back: it is its own
-inverse) by reversing
-
-* the three image input channels (channels 0..2; channel 3 is the all-ones channel and
-  4 the mask, which stay put) of the first convolution of each stage that sees an
-  image: ``conv1`` (the incomplete image), ``xconv1`` and ``pmconv1`` (the pasted
-  image: coarse output inside the hole, known pixels outside);
-* the output channels (kernel last axis and bias) of the last convolution of each
-  stage: ``conv17`` (coarse) and ``allconv17`` (refined).
+The generator's variables are ``inpaint_net/<scope>/kernel`` (HWIO) and ``.../bias``, one
+scope per ``gen_conv``; the name table is built from
+:meth:`gi_tf.models.InpaintGenerator.conv_layers`, whose layers carry the same scopes (42
+convolutions, 84 variables). Critic, optimizer-slot and bookkeeping names are classified
+too. The released weights take BGR; :func:`swap_bgr_rgb` (its own inverse) reverses the
+image input channels of ``conv1``, ``xconv1``, ``pmconv1`` and the outputs of ``conv17``,
+``allconv17``.
 
 Example:
     >>> import numpy as np

@@ -1,34 +1,12 @@
 """Training checkpoints: everything needed to resume a run exactly.
 
-The root object follows the gi_tf convention (:mod:`gi_tf.models.checkpoints`): the generator
-under ``generator``, so :func:`gi_tf.models.checkpoints.load_generator` and
-``Inpainter.from_checkpoint(model_dir)`` read a training directory directly. Beside it:
-``local_critic``, ``global_critic``, ``optimizers`` (``generator`` and ``critics``: Adam
-moments and iteration counts), ``step`` (the generator-update counter, which also fixes
-every later random draw), ``eval_seed`` (the ``test_step`` mask generator) and, when the
-run has a single worker, ``input`` (the ``tf.data`` iterator position).
-
-The optimizers sit one level down on purpose: a variable is stored under its shortest
-path from the root, so the weights keep the names of a generator-only checkpoint
-(``generator/conv1/kernel/...``) instead of the optimizers' ``_trainable_variables/<i>``.
-
-Writes go through ``tf.train.CheckpointManager``: TensorFlow writes the data into a
-``<prefix>_temp/`` directory, moves it into place, writes the ``.index`` and then
-replaces the ``checkpoint`` state file atomically. The manager keeps the newest
-``keep`` checkpoints (older ones are deleted only after a newer one is written).
-
-Faults (tested by killing gi-train, truncating files, filling the disk):
-
-* resume takes the **latest complete checkpoint**
-  (:func:`gi_tf.models.checkpoints.latest_checkpoint`): a newer one whose files are
-  missing, truncated or fail to read while restoring is skipped with a log line, so a
-  killed save or a damaged copy never restarts the run from step 0 nor stops it; if no
-  checkpoint is usable the run stops and says what is wrong with each;
-* the leftovers of a killed save (``ckpt-N_temp/``, hidden ``.tmp-`` files of the file
-  layer) are removed when the chief resumes;
-* a save that fails (no space left, permission denied) removes what it wrote and
-  raises one :class:`gi_tf.utils.files.FileWriteError` naming the checkpoint; the
-  previous checkpoints and the state file are untouched.
+The root holds the generator under ``generator`` (the :mod:`gi_tf.models.checkpoints`
+convention, so a training directory loads everywhere) and beside it ``local_critic``,
+``global_critic``, ``optimizers`` (one level down, so the weights keep a generator-only
+checkpoint's names), ``step``, ``eval_seed`` and, with a single worker, ``input``. Writes go
+through ``tf.train.CheckpointManager``. Resume takes the latest complete checkpoint
+(:func:`gi_tf.models.checkpoints.latest_checkpoint`) and removes a killed save's leftovers;
+a failed save removes what it wrote and raises one :class:`gi_tf.utils.files.FileWriteError`.
 """
 
 import re

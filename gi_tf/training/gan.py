@@ -1,45 +1,15 @@
 """``InpaintingGAN``: the DeepFill v1 WGAN-GP training wrapper (custom ``train_step``).
 
 One :meth:`InpaintingGAN.train_step` is one iteration of the released ``train.py``:
-``critic_steps`` (5) updates of both critics, then one generator update (``train.py``:
-neuralgym's ``SecondaryTrainer`` with ``max_iters=5`` runs before every generator step).
-It is written as a single-replica view (Model Garden's ``base_task`` convention): it
-runs unchanged on one device, under ``MirroredStrategy`` and under
-``MultiWorkerMirroredStrategy`` via ``strategy.run``. It is the one unit of training:
-:class:`gi_tf.training.loop.TrainLoop` runs it for ``gi-train``, ``gi-demo`` and
-``gi-bench``, and ``keras.Model.fit`` runs it too. Its two kinds of update are methods
-of their own (:meth:`critic_step`, :meth:`generator_step`).
-
-Design decisions (one line of rationale each):
-
-* **Batches.** The released code dequeues a fresh batch for every critic update and for
-  the generator update. ``train_step`` receives the ``(critic_steps + 1)`` batches
-  concatenated on the batch axis and splits them in order (chunk ``j`` feeds critic
-  update ``j``, the last chunk the generator). With
-  ``TrainConfig(fresh_critic_batches=False)`` one batch is reused by every update, with
-  fresh masks each time (less decoding, e.g. for CPU demos).
-* **Randomness.** Masks and gradient-penalty weights are drawn with stateless ops from
-  seeds ``fold_in(seed, step, update, purpose)``, where ``step`` is a checkpointed
-  counter (``step_counter``): resuming from a checkpoint reproduces every later draw.
-* **Replica independence.** Each replica draws the masks and ``alpha`` of the *global*
-  batch and keeps its own slice (its ``replica_id * local_batch`` offset), and the
-  known-region L1 is normalised by the *global* known fraction; so a step on R
-  replicas computes the same objective as one device with the same global batch.
-* **Replica scaling.** Each per-replica loss is divided by ``num_replicas_in_sync``
-  before ``tape.gradient`` because the optimizers all-reduce (sum) gradients; the loss
-  trackers get the unscaled values (and average them over replicas when read).
-* **Mixed precision.** Networks compute in the policy's dtype; losses are computed in
-  float32; ``optimizer.scale_loss`` (Keras 3 ``LossScaleOptimizer`` for float16) scales
-  the loss and ``apply`` unscales the gradients.
-* **XLA.** With ``jit_compile`` only the gradient computation (forward, losses,
-  backward) is compiled; the all-reduce and optimizer update stay outside, so XLA works
-  under every strategy.
-* **Local critic input.** The hole's bounding box (the drawn box for box masks, the
-  tight box for free-form holes) is cropped and resized to ``local_size`` with
-  :func:`gi_tf.ops.box_crops.crop_boxes` (``crop_and_resize`` semantics through gathers, so
-  it also compiles under XLA; nearest, i.e. the exact pixel slice, when box masks
-  already have that size), so box and free-form masks share one path; the critics see
-  the *pasted* image.
+``critic_steps`` (5) updates of both critics (:meth:`critic_step`), then one generator
+update (:meth:`generator_step`). It is written as a single-replica view, so it runs
+unchanged on one device and under ``strategy.run``; :class:`gi_tf.training.loop.TrainLoop`
+runs it for ``gi-train``, ``gi-demo`` and ``gi-bench``, and ``keras.Model.fit`` can too.
+It receives the ``critic_steps + 1`` update batches concatenated on the batch axis (chunk
+``j`` feeds update ``j``; ``fresh_critic_batches=False``: one batch for all). Draws are
+stateless, seeded by the checkpointed step; the objective does not depend on the number of
+replicas; losses are float32 under mixed precision; ``jit_compile`` compiles only the
+gradient computation. The why of each: WORKSPACE.md, "Training".
 """
 
 import keras

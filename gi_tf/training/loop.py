@@ -1,9 +1,9 @@
 """The training loop: ``InpaintingGAN.train_step`` under ``strategy.run``, several steps per call.
 
-One training step is :meth:`gi_tf.training.gan.InpaintingGAN.train_step` (``critic_steps``
-critic updates, then one generator update); :class:`TrainLoop` is the one place that runs
-it, and ``gi-train`` (:func:`train`), ``gi-demo`` and ``gi-bench --sections=training`` all go
-through it (a runnable example; tests/training/test_loop.py runs it as written)::
+:class:`TrainLoop` is the one place that runs
+:meth:`gi_tf.training.gan.InpaintingGAN.train_step`; ``gi-train`` (:func:`train`), ``gi-demo``
+and ``gi-bench --sections=training`` all go through it (a runnable example;
+tests/training/test_loop.py runs it as written)::
 
     from gi_tf.data.pipeline import DataConfig, make_dataset
     from gi_tf.models.config import ModelConfig
@@ -21,21 +21,8 @@ through it (a runnable example; tests/training/test_loop.py runs it as written):
     loop.run(iterator, 2)                     # 2 steps in one compiled call -> (2, True)
     logs = loop.read_losses()                 # {term: float}: means since the last read
 
-Data flow of :func:`train`: ``gi_tf.data.pipeline.make_dataset`` yields one *step batch* per
-step (``images_per_step`` images: the ``critic_steps + 1`` update batches back to back,
-divided among workers, prefetched); inside the compiled call every step takes the next
-batch, :func:`gi_tf.training.distribute.distribute_step_batch` hands each replica its slice
-and ``strategy.run(gan.train_step)`` updates the weights. The loss trackers accumulate in
-the graph; Python reads them (one host sync) only at log and summary boundaries. A call
-stops early at the first step whose loss means are not finite, so a NaN/Inf is caught at
-its step and before anything is written.
-
-Exact resume: the checkpoint holds weights, both optimizers, the step counter (which
-seeds every mask and gradient-penalty draw) and, with one worker, the input iterator;
-so a resumed single-worker run continues with exactly the batches and draws of an
-uninterrupted one. With several workers each worker's iterator position cannot be
-stored in the chief's checkpoint; the resumed pipelines are reseeded from the step
-(weights, optimizers and draws still resume exactly, the data order does not).
+Data flow of a step and exact resume: WORKSPACE.md, "Training"; loss means are read back
+only at log and summary boundaries, and a call stops at the first non-finite step.
 """
 
 import dataclasses

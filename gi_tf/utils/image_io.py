@@ -1,36 +1,13 @@
 """Reading and writing images and masks (uint8 RGB in memory), with clear errors.
 
-Everything gi_tf keeps in memory is **RGB**. Files are decoded with OpenCV, which yields
-BGR(A); the conversion happens here and nowhere else. The released DeepFill v1 weights
-expect BGR in [-1, 1]; :mod:`gi_tf.inference.inpainter` handles that with :func:`rgb_to_bgr`.
-
-Conventions reproduced from the authors' ``test.py`` (JiahuiYu/generative_inpainting,
-branch ``v1.0.0``):
-
-* pixels map to [-1, 1] by ``x / 127.5 - 1`` (:func:`to_float`);
-* outputs map back by ``(x + 1) * 127.5``, clamped to [0, 255] and **truncated** toward
-  zero, not rounded (TF's ``saturate_cast``; :func:`to_uint8_truncate`);
-* a mask pixel is a hole where the first channel of OpenCV's BGR decode (blue; any
-  channel of a grey or black-and-white mask) is > 127.5, i.e. >= 128 (:func:`read_mask`).
-
-**The mask rule** (what counts as a hole) is written once, here: :data:`MASK_THRESHOLD`,
-:data:`FLOAT_MASK_THRESHOLD` and :func:`holes_from_mask` (bool: True = hole; uint8:
-``>= 128``; float in [0, 1]: ``> 0.5``). Every NumPy caller uses the function; the graph
-functions of :mod:`gi_tf.inference.preprocessing` apply the same rule with the same constants.
-
-Readers take an optional ``return_notes=True`` and then also return a list of short
-human-readable notes about conversions (16-bit -> 8-bit, grey -> RGB, dropped alpha), so
-command-line tools can print them. JPEG files get their EXIF orientation applied (as
-``cv2.imread`` does); other formats are used as stored.
-
-**Pixel limit** (decompression bombs): a small file can declare a huge image (a PNG of
-zeros compresses 1000:1). Readers take ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`,
-about 4x a 12 MP photo; None = no limit) and read the size from the file's header
-*before* decoding (:func:`encoded_image_size`: PNG, JPEG, GIF, BMP, WebP); an image above
-the limit raises :class:`ImageTooLargeError` naming the file, its size and the limit.
-Formats whose header is not read here (TIFF, JPEG XL, ...) are checked right after
-decoding (OpenCV itself refuses more than 2^30 pixels). The SavedModel's
-``inpaint_encoded`` signature runs the same header check in its graph.
+Files are decoded with OpenCV (BGR); the conversion to RGB happens here and nowhere else.
+Conversions follow the authors' ``test.py``: :func:`to_float` (``x / 127.5 - 1``) and
+:func:`to_uint8_truncate` (clamp, then truncate). The mask rule (what counts as a hole) is
+written once, here: :func:`holes_from_mask`, :data:`MASK_THRESHOLD`,
+:data:`FLOAT_MASK_THRESHOLD`; the graph functions use the same constants. Readers take
+``return_notes=True`` for the conversions they made (16 -> 8 bits, grey -> RGB, alpha
+dropped) and ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`), checked on the file's
+header before decoding (:func:`encoded_image_size`), raising :class:`ImageTooLargeError`.
 """
 
 import os

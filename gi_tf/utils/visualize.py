@@ -1,31 +1,11 @@
 """Colour-coded attention offsets, legends and image panels (all RGB).
 
-Contextual attention returns, for every foreground position of its downsampled grid, the
-offset ``(delta row, delta col)`` to the background patch it copied most from. The
-authors visualise these offsets with the optical-flow colour wheel of the Middlebury
-benchmark (their ``make_color_wheel`` / ``compute_color`` / ``flow_to_image``, branch
-``v1.0.0`` of JiahuiYu/generative_inpainting). This module reproduces that colouring:
-
-* :func:`offsets_to_rgb` uses ``keras.ops`` only, so it runs inside TF graphs with dynamic
-  batch/height/width (SavedModel endpoints) and under JAX.
-* :func:`offsets_to_rgb_numpy` is the float64 NumPy reference, operation for operation.
-
-Colour meaning: white = the pixel attends to itself (zero offset); saturation grows with
-the offset length; the hue gives the direction (see :func:`legend_image`). Directions, as
-the original codes them (channel 0 = delta row is its ``u``, channel 1 = delta col is
-its ``v``, swapped relative to Middlebury where ``u`` is horizontal):
-
-* down (+row): red; up (-row): light blue (0, 209, 255);
-* right (+col): orange-yellow (255, 229, 0); left (-col): violet (88, 0, 255);
-* down-left: magenta/pink; up-right: green.
-
-Everything here is RGB. The original's TensorBoard strips show red and blue swapped
-because neuralgym reverses the channels of the whole summary image (it assumes BGR
-photos); gi_tf does not reproduce that.
-
-For the generator the offsets live at 1/8 of the image size (attention runs on the
-1/4-resolution features with ``rate=2``), so :func:`attention_map` enlarges them by
-pixel duplication to show them next to the image.
+The offsets of contextual attention are coloured with the authors' Middlebury colour wheel
+(their ``flow_to_image``): white = no offset, saturation = length, hue = direction
+(:func:`legend_image`). :func:`offsets_to_rgb` uses ``keras.ops`` only (graphs with
+dynamic shapes, JAX); :func:`offsets_to_rgb_numpy` is its float64 reference;
+:func:`attention_map` enlarges the 1/8-resolution offsets by pixel duplication. The
+original's TensorBoard strips swap red and blue (neuralgym assumes BGR); gi_tf does not.
 """
 
 import functools

@@ -9,7 +9,7 @@ range its outputs read, zero-padded only where the whole-image computation pads 
 image border); the align-corners resizes gather with the whole image's index map.
 
 :func:`run_network` is what every pipeline runs (:mod:`gi_tf.inference.preprocessing`:
-``Inpainter``, ``gi-inpaint``, ``gi-app`` and the three SavedModel signatures): per
+``Inpainter``, ``gi-inpaint``, ``gi-app`` and all five SavedModel signatures): per
 sample, the plan decides between :func:`refine` and the whole generator, the estimated
 memory of the chosen path is checked against the request bound, then the network runs.
 """

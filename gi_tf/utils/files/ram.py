@@ -1,33 +1,12 @@
 """``ram://`` (TensorFlow's in-memory filesystem), answered from its exact stored paths.
 
-What ``tf.io.gfile`` does on ``ram://`` (TF 2.21: ``RamFileSystem``,
-``xla/tsl/platform/ram_file_system.h``; each point is checked by
-``tests/utils/test_files.py``):
-
-* it is one process-wide sorted map from path to content; ``makedirs`` adds an entry
-  per path component, and writing ``ram://a/b/f`` needs no ``makedirs`` (``ram://a/b`` is
-  then an implicit directory). Data lives as long as the process; no fsync, no
-  permissions, and writing "under a file" (``ram://f/x`` with ``ram://f`` a file) works
-  (the layer refuses it, as on a disk: its parent check sees the file);
-* ``exists``, ``isdir`` and ``stat`` match by **string prefix**: with
-  ``ram://m/10/saved_model.pb`` stored, ``exists("ram://m/1")`` and ``isdir("ram://m/1")``
-  are True;
-* ``listdir`` matches by string prefix too: it lists ``foo`` in ``ram://a/b`` when
-  ``ram://a/bfoo`` exists, and leaves out implicit subdirectories; ``walk`` inherits both;
-* ``glob`` matches whole stored paths (``*`` does not cross ``/``); implicit
-  directories never match;
-* ``rename`` moves one entry: a file correctly (``overwrite=False`` raises
-  ``AlreadyExistsError``), a directory only its own entry, the files below keep their
-  old names;
-* ``rmtree`` follows the prefix listing and fails with ``NotFoundError`` on a phantom
-  entry.
-
+TF 2.21's ``RamFileSystem`` is one process-wide map from path to content whose ``exists``,
+``isdir``, ``stat`` and ``listdir`` match by string prefix (``ram://m/1`` "exists" when
+``ram://m/10/x`` is stored), whose ``rename`` of a directory moves only its own entry, and
+whose ``rmtree`` fails on such phantoms (each point is checked by tests/utils/test_files.py).
 So this backend answers :func:`exists`, :func:`isdir`, :func:`isfile`, :func:`listdir`,
-:func:`walk` and :func:`rmtree` from the exact stored paths (found with ``glob``, up to
-64 levels below the path); the rest is :mod:`gi_tf.utils.files.urls` as is, and a
-directory is published file by file. Code that calls ``tf.io.gfile`` itself
-(``tf.train.CheckpointManager``, ``tf.saved_model``) sees the raw behaviour, which it
-tolerates.
+:func:`walk` and :func:`rmtree` from the exact stored paths found with ``glob``; the rest is
+:mod:`gi_tf.utils.files.urls`, and a directory is published file by file.
 """
 
 import re
