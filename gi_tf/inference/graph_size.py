@@ -6,8 +6,8 @@ arithmetic in every layer. :func:`merge_duplicates` rewrites every function of a
 ``saved_model.pb`` so that each such value is computed once (common subexpressions of
 stateless ops: same op, same inputs, same attributes); every other node only has its
 inputs renamed. No arithmetic changes (a merged node computed exactly what its twin
-computes), so results are bit-identical; loading, TensorFlow's optimisation of the first
-call and the file itself get smaller in proportion.
+computes), so results are bit-identical. The file halves; wall times barely move (most of
+a start is TensorFlow's import, tracing and Keras' saving: docs/benchmarks.md §17).
 
 :func:`signature_op_counts` is the measure (``gi-bench``'s ``startup`` section reports it):
 a signature's own graph nodes plus the ``node_def`` of every function it calls,
