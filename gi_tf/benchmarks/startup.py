@@ -1,30 +1,15 @@
-"""Start-up: process start to the first result, ``gi-export``'s wall time, ops per signature,
-and the first request of a freshly loaded export with and without TF Serving's warm-up.
+"""gi-bench ``startup``: process start to the first result, ``gi-export``'s wall time, ops per
+signature, and an export's first request with and without TF Serving's warm-up replay.
 
-Every figure is a fresh process (``sys.executable``), so it counts what a user or a
-server pays once per process: the interpreter, TensorFlow's import, loading the model,
-and TensorFlow's optimisation of the first call of each graph. The variants run in rounds
-(A, B, C, ... A, B, C, ...; ``--repeats`` rounds, 1 with ``--quick``), so a change of the
-machine's load touches them all alike; ``vs`` is the median over the rounds of a row's
-time over its reference row's time in the same round. Rows:
-
-* ``gi-export``: ``gi-export --checkpoint=<ckpt>`` into a fresh base, start to exit
-  (``--checkpoint``, else a seeded random generator saved as a checkpoint first: the
-  speed is the same);
-* ``gi-inpaint export`` / ``gi-inpaint checkpoint``: ``gi-inpaint --image --mask
-  --output`` on one 512² image (a centred hole of half each side; 64² with ``--quick``)
-  with ``--model=<the first round's export>`` / ``--model=<ckpt>``, start to exit;
-  ``before_load_s``, ``load_s`` and ``call_s`` are parsed from gi-inpaint's own timing
-  line (up to the model load: imports, TensorFlow, flag and job checks; the load; reading,
-  inpainting, writing the image); ``vs``: over the checkpoint's;
-* ``first request`` / ``first request after warm-up``: a fresh process imports
-  TensorFlow (``before_load_s``), ``tf.saved_model.load``\\ s the export (``load_s``),
-  replays its ``assets.extra/tf_serving_warmup_requests`` records as TF Serving does, or
-  not (``replay_s``), then times the first 512² request through ``serving_default``
-  (``call_s``, the row's figure) and a second one (``next_s``: the warm cost);
-  ``vs``: over the first request without warm-up;
-* ``ops <signature>``: graph nodes of each signature of the export
-  (:func:`gi_tf.inference.graph_size.signature_op_counts`).
+Every figure is a fresh process (``sys.executable``): the interpreter, TensorFlow's import,
+the model load and the first call's graph optimisation, as a user or server pays them once.
+Variants run in rounds (A, B, C, A, B, C, ...; ``--repeats``, 1 with ``--quick``) so load
+touches them alike; ``vs`` is the median over rounds of a row's time over its
+:data:`REFERENCE` row's in the same round. Rows: ``gi-export``; ``gi-inpaint export`` /
+``checkpoint`` on one 512² image (64² quick), split by gi-inpaint's own timing line;
+``first request`` (``python -m gi_tf.benchmarks.startup``: load, optionally replay
+``assets.extra/tf_serving_warmup_requests``, time a first and a second request); ``ops
+<signature>`` (:func:`gi_tf.inference.graph_size.signature_op_counts`).
 """
 
 import json
