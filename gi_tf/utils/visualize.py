@@ -299,12 +299,13 @@ ATTENTION_LEGEND = (
 """How to read an attention map, in plain text; gi-app and the example grids show it."""
 
 _LINE_H = 16  # px of one text line (labels, captions, the legend's reading)
+_FONT_SCALE, _FONT_THICKNESS = 0.4, 1  # cv2.FONT_HERSHEY_SIMPLEX, black
 
 
 def _text_width(text):
     import cv2  # lazy: only needed for text
 
-    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0] + 4
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, _FONT_THICKNESS)[0][0] + 4
 
 
 def wrap_text(text, width):
@@ -369,10 +370,11 @@ def _label_strip(text, width, height, background):
 
     strip = np.full((height, width, 3), background, np.uint8)
     if text:
-        (_, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        (_, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE,
+                                                _FONT_THICKNESS)
         y = (height + text_h) // 2 - max(baseline // 2, 0) + 1
-        cv2.putText(strip, text, (2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(strip, text, (2, y), cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, (0, 0, 0),
+                    _FONT_THICKNESS, cv2.LINE_AA)
     return strip
 
 
@@ -401,7 +403,7 @@ def side_by_side(images, labels=None, pad=4, background=255):
         raise ValueError(f"pad must be >= 0; got {pad}")
     panels = [_as_rgb_panel(im, i) for i, im in enumerate(images)]
     height = max(p.shape[0] for p in panels)
-    label_h = 16 if labels is not None else 0
+    label_h = _LINE_H if labels is not None else 0
     columns = []
     for i, panel in enumerate(panels):
         column = np.full((label_h + height, panel.shape[1], 3), background, np.uint8)
