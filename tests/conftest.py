@@ -8,13 +8,14 @@
   initialises, so distribution tests can use ``tf.distribute.MirroredStrategy`` on CPU;
 * put the repository root and ``tests/`` on ``sys.path`` so tests can import ``gi_tf``,
   ``layer_checks`` and ``references.np_contextual_attention`` under any ``--import-mode``;
-* seed NumPy, Python and Keras before every test;
+* seed NumPy and Python before every test (TensorFlow once: see ``_seed_everything``);
 * session-wide shared artefacts (``shared_checkpoint``, ``shared_checkpoint_no_attention``,
   ``shared_export``), built once per ``pytest`` run for all workers
   (``tests/shared_artifacts.py``).
 """
 
 import os
+import random
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -51,6 +52,7 @@ for _path in (REPO_ROOT, TESTS_DIR):  # the checkout's gi_tf, even when run as p
         sys.path.insert(0, _path)
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -93,18 +95,18 @@ import shared_artifacts  # noqa: E402  (tests/shared_artifacts.py)
 # of tests instead (which puts these few-test files last): pytest_configure turns that
 # off unless ``--loadscope-reorder`` is given; older xdist has no such option.
 LONG_FILES = (
-    "tests/cli/test_train.py",
+    "tests/inference/test_windowed.py",
     "tests/inference/test_export.py",
+    "tests/training/test_gan.py",
     "tests/training/test_loop.py",
     "tests/inference/test_inpainter.py",
-    "tests/training/test_gan.py",
-    "tests/inference/test_windowed.py",
+    "tests/cli/test_train.py",
+    "tests/inference/test_beam.py",
     "tests/test_ram_filesystem.py",
     "tests/inference/test_serving_faults.py",
-    "tests/cli/test_inpaint.py",
-    "tests/inference/test_warmup.py",
-    "tests/tf1/test_checkpoint.py",
-    "tests/test_legacy_formats.py",
+    "tests/training/test_distribute.py",
+    "tests/parity/test_run.py",
+    "tests/layers/test_contextual_attention.py",
 )
 
 
@@ -122,10 +124,25 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONG_FILES)))
 
 
+# TensorFlow's global seed, once per process. ``tf.random.set_seed`` (which
+# ``keras.utils.set_random_seed`` calls) also clears TensorFlow's kernel cache, so per
+# test it made every test re-instantiate (re-optimise) each traced function it calls
+# again (~1.7 s for the windowed network, more for a SavedModel's signatures); no test
+# needs that reset: gi_tf draws with explicit seeds (stateless ops, seeded
+# SeedGenerators), and tests draw test data with NumPy.
+keras.utils.set_random_seed(0)
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
-    """Seeds ``random``, NumPy and Keras (and TF's global generator) with 0 per test."""
-    keras.utils.set_random_seed(0)
+    """Seeds ``random`` and NumPy with 0 per test.
+
+    Keras' initializers take their seeds from ``random`` (a layer built in a test gets
+    the same weights whatever ran before); TensorFlow's global seed is set once, above.
+    A test that needs TF's own seed reset calls ``keras.utils.set_random_seed`` itself.
+    """
+    random.seed(0)
+    np.random.seed(0)
     yield
 
 
@@ -158,3 +175,16 @@ def shared_export(tmp_path_factory, shared_checkpoint):
     directory = shared_artifacts.shared_dir(tmp_path_factory, "export",
                                             shared_artifacts.build_export(shared_checkpoint))
     return os.path.join(directory, "gi_tf")
+
+
+@pytest.fixture(scope="session")
+def shared_smoke_run(tmp_path_factory):
+    """``(model_dir, log lines)`` of the smoke preset (flags/train/smoke.flags) run by
+    ``gi-train``'s ``main`` in-process, once per run for every worker (read only).
+
+    4 steps at 32x32; ``model_dir`` keeps ``ckpt-2`` and ``ckpt-4`` (keep_checkpoints=2).
+    Copy it before resuming or changing it.
+    """
+    directory = shared_artifacts.shared_dir(tmp_path_factory, "smoke-run",
+                                            shared_artifacts.build_smoke_run)
+    return shared_artifacts.smoke_run(directory)

@@ -10,11 +10,13 @@ change of the code that built it (and a stale one from another run is never pick
 each run has its own base temporary directory anyway).
 
 The fixtures over these (``tests/conftest.py``): ``shared_checkpoint``,
-``shared_checkpoint_no_attention``, ``shared_export`` (see their docstrings). A test that
+``shared_checkpoint_no_attention``, ``shared_export``, ``shared_smoke_run`` (see their
+docstrings). A test that
 writes into an artefact must copy it first: the directories are shared.
 """
 
 import hashlib
+import json
 import os
 import shutil
 
@@ -137,3 +139,62 @@ def build_export(checkpoint_dir):
                                   attention_chunk_elements=EXPORT_CHUNK_ELEMENTS)
 
     return build
+
+
+SMOKE_FLAGFILE = os.path.join(os.path.dirname(TESTS_DIR), "flags", "train", "smoke.flags")
+SMOKE_RUN_DIR = "run"  # the run's model_dir, inside the artefact
+SMOKE_LOG_FILE = "log_lines.json"  # the log lines gi-train wrote, as a JSON list
+
+
+def run_train_cli(argv):
+    """``gi-train`` run in-process (its ``main``, as the console script calls it).
+
+    Returns the log lines it wrote (absl's INFO log).
+    """
+    import logging
+
+    from absl import flags
+
+    from gi_tf.cli import train as train_cli
+
+    class Lines(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    flag_values = flags.FlagValues()
+    train_cli.define_flags(flag_values)
+    flag_values(["gi-train", *argv])
+    handler, logger = Lines(), logging.getLogger("absl")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        train_cli.main(["gi-train"], flag_values)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return handler.lines
+
+
+def build_smoke_run(directory):
+    """The smoke preset as CI runs it, into ``directory/run``; log lines to ``log_lines.json``.
+
+    :func:`shared_dir` then renames ``directory``: the run stays valid (its checkpoint
+    state names ``ckpt-N`` relative to the run), but ``flags_used.flags`` records the
+    ``--model_dir`` it was built at.
+    """
+    model_dir = os.path.join(directory, SMOKE_RUN_DIR)
+    lines = run_train_cli([f"--flagfile={SMOKE_FLAGFILE}", f"--model_dir={model_dir}"])
+    with open(os.path.join(directory, SMOKE_LOG_FILE), "w") as handle:
+        json.dump(lines, handle)
+
+
+def smoke_run(directory):
+    """``(model_dir, log lines)`` of a :func:`build_smoke_run` artefact."""
+    with open(os.path.join(directory, SMOKE_LOG_FILE)) as handle:
+        lines = json.load(handle)
+    return os.path.join(directory, SMOKE_RUN_DIR), lines

@@ -43,6 +43,7 @@ from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import read_train_config
 from gi_tf.training.gan import build_inpainting_gan
 
+import shared_artifacts
 from references import tf1_reference as ref
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -276,12 +277,17 @@ def test_training_checkpoint_has_the_pre_move_keys(legacy, tmp_path):
                           legacy["checkpoints"]["train"]["variables"], "training checkpoint")
 
 
-def test_gi_train_writes_the_pre_move_run_directory(old_run_dir, legacy, tmp_path):
-    # The old run's own flags (smoke preset, --max_steps=2), into a new model_dir.
-    model_dir = tmp_path / "run"
-    train_cli.main(["gi-train"], _parse_train_flags(
-        [f"--flagfile={old_run_dir / FLAGS_FILE}", f"--model_dir={model_dir}"]))
-    assert_same_record(checkpoint_record(str(model_dir)), legacy["checkpoints"]["train"],
+def test_gi_train_writes_the_pre_move_run_directory(old_run_dir, legacy, shared_smoke_run):
+    # The old run was the smoke preset at --max_steps=2: its own flags give today's smoke
+    # preset's configs but for max_steps, so the session's smoke run (gi-train's main, 4
+    # steps; it keeps ckpt-2 and ckpt-4) is that run two steps further on.
+    old = train_cli.configs_from_flags(_parse_train_flags(
+        [f"--flagfile={old_run_dir / FLAGS_FILE}", "--max_steps=4"]))
+    smoke = train_cli.configs_from_flags(_parse_train_flags(
+        [f"--flagfile={shared_artifacts.SMOKE_FLAGFILE}", "--model_dir=unused"]))
+    assert old == smoke, "the pre-move run is no longer the smoke preset at --max_steps=2"
+    model_dir, _ = shared_smoke_run
+    assert_same_record(checkpoint_record(model_dir), legacy["checkpoints"]["train"],
                        "gi-train run directory")
 
 

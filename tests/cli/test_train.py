@@ -2,7 +2,6 @@
 
 import dataclasses
 import glob
-import logging
 import os
 import shutil
 
@@ -24,6 +23,7 @@ from gi_tf.training.config import TrainConfig
 from gi_tf.training.config import read_train_config
 from gi_tf.training.loss_checks import TRAIN_TERMS
 
+import shared_artifacts
 from event_files import read_events
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -160,35 +160,16 @@ def test_recorded_flags_of_a_preset_run_reproduce_it(tmp_path):
     assert again.max_steps == 7 and again.data == flag_values.data  # set by the preset
 
 
-class _Lines(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 def _run_cli(argv):
     """Run gi-train's main in-process; returns the log lines it wrote."""
-    handler = _Lines()
-    logger = logging.getLogger("absl")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        train_cli.main(["gi-train"], _parse(argv))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return handler.lines
+    return shared_artifacts.run_train_cli(argv)
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    """The smoke preset as CI runs it: ``(model_dir, log lines)``."""
-    model_dir = str(tmp_path_factory.mktemp("smoke"))
-    return model_dir, _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}"])
+def smoke_run(shared_smoke_run):
+    """The smoke preset as CI runs it: ``(model_dir, log lines)``, built once per session
+    (``shared_smoke_run``, tests/conftest.py; tests/test_legacy_formats.py reads it too)."""
+    return shared_smoke_run
 
 
 @pytest.mark.smoke
@@ -275,20 +256,28 @@ def test_changed_settings_on_resume_are_reported(smoke_run, tmp_path):
     assert dataclasses.replace(read_train_config(resumed)).loss.gamma == 0.99
 
 
-def test_any_tensorflow_filesystem_trains_and_resumes():
+def test_any_tensorflow_filesystem_trains_and_resumes(smoke_run):
     # TF's in-memory filesystem: nothing may land in a local folder named "ram:". (Export
-    # and loading from ram:// are tests/test_ram_filesystem.py's.)
+    # and loading from ram:// are tests/test_ram_filesystem.py's.) The smoke run's step-2
+    # checkpoint and configs are copied there (as a run is copied to a bucket), and gi-train
+    # resumes it there: every read and write of a run (configs, flags, checkpoint state,
+    # checkpoints, events) goes to ram://.
     from gi_tf.models.checkpoints import load_generator
 
+    source, _ = smoke_run
     model_dir = "ram://gi_tf_test/run"
-    _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}", "--max_steps=2",
-              "--summary_images=0"])
-    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-2")
-    assert tf.io.gfile.exists(model_dir + "/" + train_cli.FLAGS_FILE)
+    tf.io.gfile.makedirs(model_dir)
+    for path in glob.glob(os.path.join(source, "ckpt-2.*")) + glob.glob(
+            os.path.join(source, "*.json")):
+        tf.io.gfile.copy(path, f"{model_dir}/{os.path.basename(path)}")
+    tf.compat.v1.train.update_checkpoint_state(model_dir, "ckpt-2")
     lines = _run_cli([f"--flagfile={SMOKE}", f"--model_dir={model_dir}", "--max_steps=3",
                       "--summary_images=0"])
     assert any(line.startswith("Resuming from") and "at step 2" in line for line in lines)
+    assert [line.split(" |")[0] for line in lines if line.startswith("step ")] == ["step 3/3"]
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-3")
+    assert tf.io.gfile.exists(model_dir + "/" + train_cli.FLAGS_FILE)  # not among the copies
+    assert tf.io.gfile.glob(model_dir + "/train/events.out.tfevents.*")
     _, _, prefix = load_generator(model_dir)
     assert prefix == model_dir + "/ckpt-3"
     assert not os.path.exists("ram:") and not os.path.exists(os.path.join(REPO_ROOT, "ram:"))

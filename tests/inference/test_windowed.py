@@ -46,11 +46,18 @@ _WINDOWED = {}
 
 
 def windowed_network(generator, block_elements=None):
-    """One traced ``(image, holes) -> (refined, offsets)`` per generator and band size."""
+    """One traced ``(image, holes) -> (refined, offsets)`` per generator and band size.
+
+    Height and width are dynamic (``None``), as in the SavedModel: one trace serves
+    every image size.
+    """
     key = (id(generator), block_elements)
     if key not in _WINDOWED:
-        _WINDOWED[key] = tf.function(lambda image, holes: run.run_network(
-            generator, image, holes, "on", block_elements=block_elements))
+        _WINDOWED[key] = tf.function(
+            lambda image, holes: run.run_network(generator, image, holes, "on",
+                                                 block_elements=block_elements),
+            input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32),
+                             tf.TensorSpec([1, None, None, 1], tf.float32)])
     return _WINDOWED[key]
 
 
