@@ -10,8 +10,8 @@
   ``layer_checks`` and ``references.np_contextual_attention`` under any ``--import-mode``;
 * seed NumPy and Python before every test (TensorFlow once: see ``_seed_everything``);
 * session-wide shared artefacts (``shared_checkpoint``, ``shared_checkpoint_no_attention``,
-  ``shared_export``), built once per ``pytest`` run for all workers
-  (``tests/shared_artifacts.py``).
+  ``shared_export``, ``shared_smoke_run``), built once per ``pytest`` run for all workers
+  (``tests/shared_artifacts.py``), and ``shared_served``, the export loaded once per worker.
 """
 
 import os
@@ -175,6 +175,19 @@ def shared_export(tmp_path_factory, shared_checkpoint):
     directory = shared_artifacts.shared_dir(tmp_path_factory, "export",
                                             shared_artifacts.build_export(shared_checkpoint))
     return os.path.join(directory, "gi_tf")
+
+
+@pytest.fixture(scope="session")
+def shared_served(shared_export):
+    """``Inpainter.load(shared_export)``, loaded once per worker process (read only).
+
+    Its signatures stay instantiated from one test to the next, so a file that only calls
+    the export does not load and re-optimise it again. Never change its attributes; a test
+    that needs its own loaded object (a load, a first request) calls ``Inpainter.load``.
+    """
+    from gi_tf.inference.inpainter import Inpainter  # lazy: conftest imports no gi_tf module
+
+    return Inpainter.load(shared_export)
 
 
 @pytest.fixture(scope="session")

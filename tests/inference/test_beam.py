@@ -17,7 +17,6 @@ beam = pytest.importorskip("apache_beam", reason="gi_tf.inference.beam needs Apa
                            "(pip install 'gi_tf[beam]')")
 
 from gi_tf.inference import beam as gi_beam  # noqa: E402
-from gi_tf.inference.inpainter import Inpainter  # noqa: E402
 from gi_tf.utils import image_io  # noqa: E402
 
 # relative stem -> (height, width); mixed sizes, nested folders
@@ -102,9 +101,9 @@ def test_every_input_once_with_its_status(first_run, dataset):
             open(config.manifest_path, encoding="utf-8")] == sorted(inputs)
 
 
-def test_outputs_equal_the_inpainter(first_run, dataset, export_dir):
+def test_outputs_equal_the_inpainter(first_run, dataset, shared_served):
     config, records = first_run
-    inpainter = Inpainter.load(export_dir)
+    inpainter = shared_served  # Inpainter.load of the same export, once per worker
     for stem in GOOD:
         image = image_io.read_image(str(dataset / "in" / (stem + ".png")))
         holes = image_io.read_mask(str(dataset / "masks" / (stem + ".png")))
@@ -138,14 +137,14 @@ def test_skip_existing_rewrites_only_what_is_missing(first_run, dataset, export_
             assert os.stat(path).st_mtime == mtimes[stem]
 
 
-def test_one_box_for_every_image(export_dir, dataset, tmp_path):
+def test_one_box_for_every_image(export_dir, dataset, tmp_path, shared_served):
     config = gi_beam.BeamConfig(model=export_dir, images=str(dataset / "in" / "sub" / "*.png"),
                                 box=("4,4,8,8",), output_dir=str(tmp_path), panel=True)
     records = gi_beam.run(config)
     # '*' does not cross folders: sub/deep/d is not matched
     assert [(os.path.basename(r["output"]), r["status"]) for r in records] == [
         ("c.png", "written"), ("full.png", "written")]
-    inpainter = Inpainter.load(export_dir)
+    inpainter = shared_served  # Inpainter.load of the same export, once per worker
     for name in ("c.png", "full.png"):
         image = image_io.read_image(str(dataset / "in" / "sub" / name))
         holes = np.zeros(image.shape[:2], bool)
@@ -171,7 +170,8 @@ def test_config_needs_one_way_of_holes(export_dir):
 
 
 @pytest.mark.e2e
-def test_two_multi_processing_workers_write_every_input_once(tmp_path, shared_export):
+def test_two_multi_processing_workers_write_every_input_once(tmp_path, shared_export,
+                                                             shared_served):
     """DirectRunner with 2 worker processes (each loads the export, pickled handler): the
     manifest holds every input exactly once, no temporary file is left, and every output
     equals ``Inpainter.load(export).inpaint`` of its input."""
@@ -189,7 +189,7 @@ def test_two_multi_processing_workers_write_every_input_once(tmp_path, shared_ex
     assert {r["status"] for r in records} == {gi_beam.WRITTEN}
     assert sorted(os.listdir(tmp_path / "out")) == sorted(
         [f"im{i}.png" for i in range(len(sizes))] + [gi_beam.MANIFEST_FILE])
-    inpainter = Inpainter.load(shared_export)
+    inpainter = shared_served
     for r in records:
         image = image_io.read_image(r["input"])
         holes = np.zeros(image.shape[:2], bool)

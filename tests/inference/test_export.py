@@ -48,9 +48,10 @@ def export_base(shared_export):
 
 
 @pytest.fixture(scope="module")
-def served(export_base):
-    """The export loaded once, as an Inpainter (``.saved_model`` is the loaded object)."""
-    return Inpainter.load(export_base)
+def served(shared_served):
+    """The export loaded once per worker, as an Inpainter (``.saved_model`` is the loaded
+    object; ``shared_served``, tests/conftest.py)."""
+    return shared_served
 
 
 @pytest.fixture(scope="module")

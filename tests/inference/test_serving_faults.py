@@ -89,8 +89,9 @@ def version_dir(shared_export):
 
 
 @pytest.fixture(scope="module")
-def served(version_dir):
-    return Inpainter.load(version_dir)
+def served(shared_served):
+    """The shared export loaded once per worker (``shared_served``, tests/conftest.py)."""
+    return shared_served
 
 
 @pytest.fixture(scope="module")

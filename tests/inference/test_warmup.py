@@ -43,8 +43,8 @@ def records(version_dir):
 
 
 @pytest.fixture(scope="module")
-def replies(version_dir, records):
-    loaded = tf.saved_model.load(version_dir)
+def replies(shared_served, records):
+    loaded = shared_served.saved_model  # the same export, loaded once per worker
     return [(name, inputs, {key: value.numpy() for key, value in
                             loaded.signatures[name](**{k: tf.constant(v) for k, v in
                                                        inputs.items()}).items()})
