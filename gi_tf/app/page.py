@@ -61,19 +61,33 @@ def import_gradio():
     return gradio
 
 
-def write_download(result, directory):
-    """Write the result as ``inpainted.png`` in a fresh folder under ``directory``."""
+def write_outputs(outcome, directory):
+    """Write ``inpainted.png`` and ``attention.png`` in a fresh folder under ``directory``.
+
+    The page hands Gradio these paths, not arrays: Gradio caches an array under the hash
+    of its PNG and rewrites that file in place on every request, so two requests with the
+    same picture (two users, one photo) could truncate the file while the first one's
+    browser downloads it. A path is copied into Gradio's cache once, atomically.
+
+    Returns:
+        ``(result_path, attention_path)``.
+    """
     folder = tempfile.mkdtemp(prefix="result-", dir=directory)
-    return write_image_atomic(os.path.join(folder, "inpainted.png"), result)
+    return (write_image_atomic(os.path.join(folder, "inpainted.png"), outcome.result),
+            write_image_atomic(os.path.join(folder, "attention.png"), outcome.attention))
 
 
 def make_handler(gr, inpainter, config, output_dir):
-    """The Inpaint button's function: editor value -> (result, attention, download, status)."""
+    """The Inpaint button's function: editor value -> (result, attention, download, status).
+
+    The result and the attention map come back as PNG paths (:func:`write_outputs`); the
+    download button offers the result's.
+    """
 
     def inpaint(value):
         try:
             outcome = handle_request(inpainter, value, config)
-            path = write_download(outcome.result, output_dir)
+            result_path, attention_path = write_outputs(outcome, output_dir)
         except InputError as err:
             gr.Warning(str(err))
             return None, None, gr.DownloadButton(value=None, interactive=False), f"⚠️ {err}"
@@ -83,8 +97,8 @@ def make_handler(gr, inpainter, config, output_dir):
                        "has the details.")
             gr.Warning(message)
             return None, None, gr.DownloadButton(value=None, interactive=False), f"⚠️ {message}"
-        return (outcome.result, outcome.attention,
-                gr.DownloadButton(value=path, interactive=True), outcome.status)
+        return (result_path, attention_path,
+                gr.DownloadButton(value=result_path, interactive=True), outcome.status)
 
     return inpaint
 

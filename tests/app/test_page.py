@@ -44,12 +44,30 @@ def _value():
 def test_handler_returns_result_attention_download_and_status(tmp_path):
     gr, warnings = _fake_gradio()
     handler = app.make_handler(gr, _Inpainter(), AppConfig(), str(tmp_path))
-    result, attention, download, status = handler(_value())
+    result_path, attention_path, download, status = handler(_value())
     assert warnings == [] and status.startswith("Filled 8 pixels")
     kind, path, interactive = download
-    assert kind == "download" and interactive and path.endswith("inpainted.png")
-    np.testing.assert_array_equal(read_image(path), result)
-    assert (result[2:4, 2:6] == 9).all() and attention.shape == (8, 8, 3)
+    assert kind == "download" and interactive and path == result_path
+    assert path.endswith("inpainted.png") and attention_path.endswith("attention.png")
+    result, attention = read_image(result_path), read_image(attention_path)
+    expected = np.zeros((8, 8, 3), np.uint8)
+    expected[..., 0] = np.arange(8)
+    expected[2:4, 2:6] = 9
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(attention, np.full((8, 8, 3), 255, np.uint8))
+
+
+def test_each_request_gets_its_own_files_and_earlier_ones_stay_whole(tmp_path):
+    # Two identical requests (two users, one photo): the first answer's files must survive
+    # the second, byte for byte, while a browser may still be downloading them.
+    gr, _ = _fake_gradio()
+    handler = app.make_handler(gr, _Inpainter(), AppConfig(), str(tmp_path))
+    first = handler(_value())[:2]
+    before = [open(path, "rb").read() for path in first]
+    second = handler(_value())[:2]
+    assert set(first).isdisjoint(second)
+    assert [open(path, "rb").read() for path in first] == before
+    assert [open(path, "rb").read() for path in second] == before
 
 
 def test_handler_turns_user_errors_into_a_message(tmp_path):
